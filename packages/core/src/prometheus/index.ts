@@ -1,0 +1,2 @@
+export { PrometheusMetricsSink } from './PrometheusMetricsSink.js';
+export type { PrometheusSinkOptions } from './PrometheusMetricsSink.js';

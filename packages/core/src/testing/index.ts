@@ -1,0 +1,2 @@
+// @recspine/core/testing — helpers for RecSpine packages' own tests (no runtime use).
+export { codesInErrorsDoc } from './errorsDoc.js';

@@ -1,0 +1,4 @@
+/**
+ * Skeleton: filled in by this package's issue. Exports are added here by name.
+ */
+export const PACKAGE_STATUS = 'skeleton' as const;
