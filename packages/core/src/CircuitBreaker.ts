@@ -7,6 +7,7 @@ import {
   handleAll,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
+import { performance } from 'node:perf_hooks';
 import type { BreakerState, MetricsSink } from './MetricsSink.js';
 
 /** Breaker thresholds for one dependency. */
@@ -41,6 +42,8 @@ const toState = (s: CircuitState): BreakerState =>
 export class CircuitBreaker {
   readonly name: string;
   private readonly policy: CircuitBreakerPolicy;
+  private readonly halfOpenAfterMs: number;
+  private openedAt = 0;
 
   constructor(name: string, options: BreakerOptions = {}, metrics?: MetricsSink) {
     this.name = name;
@@ -52,8 +55,12 @@ export class CircuitBreaker {
             minimumRps: options.minimumRps ?? 5,
           })
         : new ConsecutiveBreaker(options.threshold ?? 5);
-    this.policy = circuitBreaker(handleAll, { halfOpenAfter: options.halfOpenAfterMs ?? 5_000, breaker });
-    if (metrics) this.policy.onStateChange((s) => metrics.breaker(name, toState(s)));
+    this.halfOpenAfterMs = options.halfOpenAfterMs ?? 5_000;
+    this.policy = circuitBreaker(handleAll, { halfOpenAfter: this.halfOpenAfterMs, breaker });
+    this.policy.onStateChange((s) => {
+      if (s === CircuitState.Open) this.openedAt = performance.now();
+      metrics?.breaker(name, toState(s));
+    });
   }
 
   /** The current state. */
@@ -61,10 +68,15 @@ export class CircuitBreaker {
     return toState(this.policy.state);
   }
 
-  /** True while calls are refused outright (open or isolated). Half-open lets a trial call through. */
+  /**
+   * True while calls would be refused outright: isolated, or open and not yet due for a half-open
+   * trial. (cockatiel moves Open → HalfOpen lazily, on the next `execute` after `halfOpenAfter`, so
+   * once that time has passed this returns false and the next call becomes the trial.)
+   */
   isOpen(): boolean {
     const s = this.policy.state;
-    return s === CircuitState.Open || s === CircuitState.Isolated;
+    if (s === CircuitState.Isolated) return true;
+    return s === CircuitState.Open && performance.now() - this.openedAt < this.halfOpenAfterMs;
   }
 
   /**

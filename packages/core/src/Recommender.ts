@@ -23,6 +23,8 @@ import { validateRequest } from './validateRequest.js';
 /** Reciprocal-rank-fusion constant (Cormack et al. 2009): robust to sources' incomparable score scales. */
 const RRF_K = 60;
 const EMPTY_PARAMS: Readonly<Record<string, unknown>> = Object.freeze({});
+/** What the coarse ranker receives: coarse rank uses no online features by design. */
+const NO_FEATURES: FeatureBatch = emptyFeatureBatch(undefined, []);
 
 /** A source resolved at build time: budget, k, breaker and its stage path precomputed. */
 interface SourcePlan {
@@ -312,12 +314,11 @@ class RequestRun {
     call: (ctx: StageCtx) => PromiseLike<T> | T,
   ): Promise<Outcome<T>> {
     if (breaker.isOpen()) return { ok: false, status: 'breaker_open', error: breakerError(breaker, stagePath) };
-    const ac = new AbortController();
     const deadlineAt = now() + budgetMs;
-    const ctx = new StageCtx(this.req, this.requestId, stagePath, ac.signal, deadlineAt, this.state, this.params);
+    const ctx = new StageCtx(this.req, this.requestId, stagePath, deadlineAt, this.state, this.params);
     try {
       const value = await breaker.execute(async () => {
-        const v = await raceDeadline(call(ctx), budgetMs, ac);
+        const v = await raceDeadline(call(ctx), budgetMs, ctx);
         if (v === TIMED_OUT) {
           throw CoreErrors.create('RECSPINE_ERR_DEADLINE_EXCEEDED', `${stagePath} exceeded its ${budgetMs.toFixed(1)} ms budget`, {
             stage: stagePath,
@@ -349,7 +350,7 @@ class RequestRun {
       const avail = this.canRun(plan.paths.coarse, plan.budgets.coarse);
       if (avail !== undefined) {
         const out = await this.guarded(this.rec.dependencyBreakers.coarse, plan.paths.coarse, avail, (ctx) =>
-          coarse.score(ctx, cands, emptyFeatureBatch(this.req.userId, [])),
+          coarse.score(ctx, cands, NO_FEATURES),
         );
         const applied = out.ok && this.applyScores(out.value, cands, 'coarse', plan.paths.coarse);
         if (applied) {
@@ -360,6 +361,7 @@ class RequestRun {
           this.record('coarse_failed', plan.paths.coarse, out.error);
         }
       }
+      if (this.orderedBy !== 'coarse') cands.sort(byScoreDesc);
       this.time('coarse', t);
     }
     if (cands.length > keep) {
@@ -455,7 +457,8 @@ class RequestRun {
         if (m) c.meta = m;
       }
     }
-    cands.sort(byScoreDesc);
+    // Sorted here only when no coarse ranker will sort anyway; `execute` sorts on coarse failure.
+    if (!this.plan.coarse) cands.sort(byScoreDesc);
     return cands;
   }
 
@@ -585,13 +588,12 @@ class RequestRun {
         if (!this.skipOptional) this.record('deadline_near', path, undefined, `${Math.max(0, left).toFixed(2)} ms left`);
         break;
       }
-      const ac = new AbortController();
       const deadlineAt = now() + left;
-      const ctx = new StageCtx(this.req, this.requestId, path, ac.signal, deadlineAt, this.state, this.params);
+      const ctx = new StageCtx(this.req, this.requestId, path, deadlineAt, this.state, this.params);
       let out: Candidate[] | typeof TIMED_OUT;
       try {
         const r = rr.rerank(ctx, current.slice(), this.req.limit);
-        out = isThenable<Candidate[]>(r) ? await raceDeadline(r, left, ac) : r;
+        out = isThenable<Candidate[]>(r) ? await raceDeadline(r, left, ctx) : r;
       } catch (e) {
         this.record('rerank_failed', path, e);
         continue;
@@ -621,7 +623,7 @@ class RequestRun {
     const policy = plan.policy;
     const ctx =
       policy.length > 0
-        ? new StageCtx(this.req, this.requestId, plan.paths.policy, NEVER_ABORTED, this.endAt, this.state, this.params)
+        ? new StageCtx(this.req, this.requestId, plan.paths.policy, this.endAt, this.state, this.params)
         : undefined;
     const take = (list: readonly Candidate[]): void => {
       for (let i = 0; i < list.length && slate.length < limit; i++) {
@@ -726,8 +728,6 @@ class RequestRun {
     };
   }
 }
-
-const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
 function allowedByAll(policy: readonly PolicyFilter[], ctx: StageCtx, c: Candidate): boolean {
   for (const f of policy) {

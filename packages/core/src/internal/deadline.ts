@@ -13,7 +13,7 @@ export function isThenable<T>(v: unknown): v is PromiseLike<T> {
  * Hand-written rather than `AbortSignal.timeout` + `Promise.race`: one timer and one promise per
  * call, no listener left behind on a long-lived signal, and the timer is cleared on the fast path.
  */
-export function raceDeadline<T>(value: PromiseLike<T> | T, ms: number, ac: AbortController): Promise<T | typeof TIMED_OUT> | T {
+export function raceDeadline<T>(value: PromiseLike<T> | T, ms: number, ac: { abort(): void }): Promise<T | typeof TIMED_OUT> | T {
   if (!isThenable<T>(value)) return value;
   return new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
     const timer = setTimeout(

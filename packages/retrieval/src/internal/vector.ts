@@ -1,0 +1,75 @@
+import { RetrievalErrors } from '../errors.js';
+
+/** Throws a coded error unless `v` has `dims` finite components. */
+export function checkVector(v: ArrayLike<number>, dims: number, stage: string, field = 'vector'): void {
+  if (v.length !== dims) {
+    throw RetrievalErrors.create('RECSPINE_ERR_ANN_DIMENSION', `${field}: expected ${dims} dimensions, got ${v.length}`, {
+      stage,
+      field,
+    });
+  }
+  for (let i = 0; i < dims; i++) {
+    if (!Number.isFinite(v[i] as number)) {
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_NON_FINITE', `${field}[${i}] is ${String(v[i])}`, { stage, field });
+    }
+  }
+}
+
+/** Throws a coded error unless `m` is a whole number of `dims`-rows of finite numbers. */
+export function checkMatrix(m: Float32Array, dims: number, rows: number, stage: string, field = 'vectors'): void {
+  if (m.length !== dims * rows) {
+    throw RetrievalErrors.create(
+      'RECSPINE_ERR_ANN_DIMENSION',
+      `${field}: expected ${rows}×${dims} = ${rows * dims} values, got ${m.length}`,
+      { stage, field },
+    );
+  }
+  for (let i = 0; i < m.length; i++) {
+    if (!Number.isFinite(m[i] as number)) {
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_NON_FINITE', `${field}: row ${Math.floor(i / dims)} has ${String(m[i])}`, {
+        stage,
+        field,
+      });
+    }
+  }
+}
+
+/** Throws a coded error unless `k` is an integer in 1..max. */
+export function checkK(k: number, max: number, stage: string): void {
+  if (!Number.isInteger(k) || k <= 0 || k > max) {
+    throw RetrievalErrors.create('RECSPINE_ERR_ANN_BAD_K', `k must be an integer in 1..${max}, got ${String(k)}`, {
+      stage,
+      field: 'k',
+    });
+  }
+}
+
+/** L2 norm. */
+export function norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
+  return Math.sqrt(s);
+}
+
+/** Dot product of two equal-length vectors. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
+}
+
+/** Cosine similarity (0 when either vector is zero). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const na = norm(a);
+  const nb = norm(b);
+  return na === 0 || nb === 0 ? 0 : dot(a, b) / (na * nb);
+}
+
+/** Mean of equal-length vectors; undefined for an empty list. */
+export function meanVector(vs: readonly Float32Array[], dims: number): Float32Array | undefined {
+  if (vs.length === 0) return undefined;
+  const out = new Float32Array(dims);
+  for (const v of vs) for (let i = 0; i < dims; i++) out[i] = (out[i] as number) + (v[i] as number);
+  for (let i = 0; i < dims; i++) out[i] = (out[i] as number) / vs.length;
+  return out;
+}

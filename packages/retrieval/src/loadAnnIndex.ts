@@ -1,0 +1,42 @@
+import type { AnnIndex } from './AnnIndex.js';
+import { RetrievalErrors } from './errors.js';
+import { ExactIndex } from './ExactIndex.js';
+import { HnswlibIndex } from './HnswlibIndex.js';
+import { readVerified } from './internal/persist.js';
+import { UsearchIndex } from './UsearchIndex.js';
+
+/**
+ * Loads an index saved by `AnnIndex.save`. The manifest, sizes and SHA-256 checksums are verified
+ * before any byte reaches the native library, so a corrupt, truncated or foreign file fails with
+ * `RECSPINE_ERR_ANN_CORRUPT_FILE` (never a crash) and nothing is replaced.
+ *
+ * The native load itself is synchronous for usearch and exact (it blocks the event loop for the
+ * file's size / disk bandwidth); load off the request path (the `IndexManager` does).
+ *
+ * @example
+ * ```ts
+ * const index = await loadAnnIndex('/var/lib/recs/ann/v42');
+ * ```
+ */
+export async function loadAnnIndex(dir: string): Promise<AnnIndex> {
+  const { manifest, indexPath, ids } = await readVerified(dir);
+  const idsJson = ids as { ids?: unknown; dead?: unknown };
+  if (!Array.isArray(idsJson.ids) || !Array.isArray(idsJson.dead ?? [])) {
+    throw RetrievalErrors.create('RECSPINE_ERR_ANN_CORRUPT_FILE', `index at ${dir}: ids.json has the wrong shape`, {
+      stage: 'retrieval/ann/persist',
+    });
+  }
+  const idList = { ids: idsJson.ids as string[], dead: (idsJson.dead ?? []) as number[] };
+  switch (manifest.backend) {
+    case 'usearch':
+      return UsearchIndex.restore(manifest, indexPath, idList);
+    case 'hnswlib':
+      return HnswlibIndex.restore(manifest, indexPath, idList);
+    case 'exact':
+      return ExactIndex.restore(manifest, indexPath, idList);
+    default:
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_CORRUPT_FILE', `index at ${dir}: unknown backend ${String(manifest.backend)}`, {
+        stage: 'retrieval/ann/persist',
+      });
+  }
+}
