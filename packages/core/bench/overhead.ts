@@ -21,10 +21,14 @@ const lists: RetrievedItem[][] = Array.from({ length: SOURCES }, (_, s) =>
 );
 const sources: RetrievalSource[] = lists.map((l, s) => ({ name: `src${s}`, retrieve: async () => l }));
 const coarse: Ranker = { name: 'coarse', score: (_c, cands) => ({ scores: Float64Array.from(cands, (c) => c.retrievalScore) }) };
-const fine: Ranker = { name: 'fine', score: async (_c, cands) => ({ scores: Float64Array.from(cands, (c, i) => c.retrievalScore + (i % 7) * 1e-4) }) };
+const fine: Ranker = {
+  name: 'fine',
+  score: async (_c, cands) => ({ scores: Float64Array.from(cands, (c, i) => c.retrievalScore + (i % 7) * 1e-4) }),
+};
 const features = {
   name: 'features',
-  fetch: async (_c: unknown, userId: string | undefined, itemIds: readonly string[]): Promise<FeatureBatch> => emptyFeatureBatch(userId, itemIds),
+  fetch: async (_c: unknown, userId: string | undefined, itemIds: readonly string[]): Promise<FeatureBatch> =>
+    emptyFeatureBatch(userId, itemIds),
 };
 const rerankers: ReRanker[] = [
   { name: 'rev-top', rerank: (_c, r) => r },
@@ -59,7 +63,11 @@ async function direct(limit: number): Promise<number> {
   cands.forEach((c, i) => (c.score = cs[i] as number));
   cands.sort((a, b) => b.score - a.score);
   cands = cands.slice(0, 200);
-  const feats = await features.fetch(ctx, 'u1', cands.map((c) => c.itemId));
+  const feats = await features.fetch(
+    ctx,
+    'u1',
+    cands.map((c) => c.itemId),
+  );
   const fs = (await fine.score(ctx, cands, feats)).scores;
   cands.forEach((c, i) => (c.score = fs[i] as number));
   cands.sort((a, b) => b.score - a.score);
@@ -98,10 +106,21 @@ printTable(`runner overhead (${REQUESTS} requests, ${SOURCES} sources × ${ITEMS
   { path: 'runner', p50Us: runnerP50Us, p99Us: runnerP99Us, p999Us: runner.pUs(99.9) },
   { path: 'overhead', p50Us: overheadP50Us, p99Us: overheadP99Us, p999Us: runner.pUs(99.9) - base.pUs(99.9) },
 ]);
-console.log(`\nratio runner ÷ direct (p50): ${overheadRatio.toFixed(3)}; p99 overhead ${overheadP99Us} µs = ${((overheadP99Us / 5000) * 100).toFixed(2)} % of a 5 ms pipeline (target ≤ 150 µs, ≤ 3 %)`);
+console.log(
+  `\nratio runner ÷ direct (p50): ${overheadRatio.toFixed(3)}; p99 overhead ${overheadP99Us} µs = ${((overheadP99Us / 5000) * 100).toFixed(2)} % of a 5 ms pipeline (target ≤ 150 µs, ≤ 3 %)`,
+);
 const file = writeResult(
   'core-overhead',
   { requests: REQUESTS, itemsPerSource: ITEMS, sources: SOURCES, coarseKeep: 200, limit: 20 },
-  { overheadP50Us, overheadP99Us, directP50Us, directP99Us, runnerP50Us, runnerP99Us, overheadRatio, overheadPctOf5msPipelineP99: (overheadP99Us / 5000) * 100 },
+  {
+    overheadP50Us,
+    overheadP99Us,
+    directP50Us,
+    directP99Us,
+    runnerP50Us,
+    runnerP99Us,
+    overheadRatio,
+    overheadPctOf5msPipelineP99: (overheadP99Us / 5000) * 100,
+  },
 );
 console.log(`wrote ${file} (checksum ${sink})`);

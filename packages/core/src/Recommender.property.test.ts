@@ -56,9 +56,12 @@ const caseArb = fc.record({
   features: fc.record({ on: fc.boolean(), b: behaviour, latency: okLatency, missing: fc.boolean() }),
   fine: stageArb,
   degraded: stageArb,
-  rerank: fc.array(fc.record({ b: behaviour, latency: okLatency, kind: fc.constantFrom('reverse', 'boost-banned', 'inject', 'drop-half') }), {
-    maxLength: 2,
-  }),
+  rerank: fc.array(
+    fc.record({ b: behaviour, latency: okLatency, kind: fc.constantFrom('reverse', 'boost-banned', 'inject', 'drop-half') }),
+    {
+      maxLength: 2,
+    },
+  ),
   banned: fc.subarray(UNIVERSE, { maxLength: 20 }),
   fallback: fc.option(fc.subarray(UNIVERSE, { minLength: 1 }), { nil: undefined }),
   limit: fc.integer({ min: 1, max: 20 }),
@@ -77,12 +80,17 @@ function build(c: Case): { config: RecommenderConfig; expectDegraded: boolean } 
   const banned = new Set(c.banned);
   const sources: SourceSpec[] = c.sources.map((s, i) => ({
     budgetMs: 10,
-    source: { name: `s${i}`, retrieve: (_ctx, k) => act(s.b, s.latency, 10, () => s.items.slice(0, k).map((itemId, r) => ({ itemId, score: 100 - r }))) },
+    source: {
+      name: `s${i}`,
+      retrieve: (_ctx, k) => act(s.b, s.latency, 10, () => s.items.slice(0, k).map((itemId, r) => ({ itemId, score: 100 - r }))),
+    },
   }));
   const ranker = (name: string, st: Case['coarse'], budget: number): Ranker => ({
     name,
     score: (_ctx, cands) =>
-      act(st.b, st.latency, budget, () => ({ scores: cands.map((x, i) => (st.nan && st.b !== 'ok' && i === 0 ? NaN : hash(x.itemId + name, c.scoreSeed))) })),
+      act(st.b, st.latency, budget, () => ({
+        scores: cands.map((x, i) => (st.nan && st.b !== 'ok' && i === 0 ? NaN : hash(x.itemId + name, c.scoreSeed))),
+      })),
   });
   const features: FeatureFetcher = {
     name: 'fs',
@@ -202,8 +210,20 @@ describe('Recommender', () => {
               slaMs: SLA,
               budgets: BUDGETS,
               shared: {
-                coarse: { name: 'c', score: (_x, cands) => (where === 'coarse' ? hog : <T>(v: T) => v)({ scores: cands.map((_, i) => -i) }) },
-                features: { name: 'f', fetch: async (_x, userId, itemIds) => ({ userId, itemIds, user: {}, items: itemIds.map(() => ({})), missingGroups: new Map() }) },
+                coarse: {
+                  name: 'c',
+                  score: (_x, cands) => (where === 'coarse' ? hog : <T>(v: T) => v)({ scores: cands.map((_, i) => -i) }),
+                },
+                features: {
+                  name: 'f',
+                  fetch: async (_x, userId, itemIds) => ({
+                    userId,
+                    itemIds,
+                    user: {},
+                    items: itemIds.map(() => ({})),
+                    missingGroups: new Map(),
+                  }),
+                },
                 fine: { name: 'fine', score: (_x, cands) => (where === 'fine' ? hog : <T>(v: T) => v)({ scores: cands.map((_, i) => i) }) },
               },
               slots: {

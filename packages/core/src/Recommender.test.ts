@@ -72,7 +72,12 @@ function fetcher(opts: { fail?: boolean; delayMs?: number; missing?: string[] } 
   return f;
 }
 
-function recordingSink(): MetricsSink & { degradations: Degradation[]; breakers: [string, BreakerState][]; stages: string[]; requests: number } {
+function recordingSink(): MetricsSink & {
+  degradations: Degradation[];
+  breakers: [string, BreakerState][];
+  stages: string[];
+  requests: number;
+} {
   const s = {
     degradations: [] as Degradation[],
     breakers: [] as [string, BreakerState][],
@@ -171,7 +176,10 @@ describe('Recommender', () => {
       const rec = createRecommender(
         base({
           slots: {
-            home: { sources: [{ source: source('slow', ['s1'], { delayMs: 200 }), budgetMs: 5 }, source('fast', ['f1', 'f2'])], coarseKeep: 10 },
+            home: {
+              sources: [{ source: source('slow', ['s1'], { delayMs: 200 }), budgetMs: 5 }, source('fast', ['f1', 'f2'])],
+              coarseKeep: 10,
+            },
           },
         }),
       );
@@ -181,7 +189,12 @@ describe('Recommender', () => {
       expect(res.items.map((i) => i.itemId)).toEqual(['f1', 'f2']);
       expect(res.sources.slow?.status).toBe('timeout');
       expect(res.degraded).toEqual([
-        expect.objectContaining({ mode: 'source_timeout', tier: 'drop_source', stage: 'home/retrieval/slow', code: 'RECSPINE_ERR_DEADLINE_EXCEEDED' }),
+        expect.objectContaining({
+          mode: 'source_timeout',
+          tier: 'drop_source',
+          stage: 'home/retrieval/slow',
+          code: 'RECSPINE_ERR_DEADLINE_EXCEEDED',
+        }),
       ]);
     });
 
@@ -197,7 +210,9 @@ describe('Recommender', () => {
             });
           }),
       };
-      const rec = createRecommender(base({ slots: { home: { sources: [{ source: watcher, budgetMs: 3 }, source('b', ['x'])], coarseKeep: 5 } } }));
+      const rec = createRecommender(
+        base({ slots: { home: { sources: [{ source: watcher, budgetMs: 3 }, source('b', ['x'])], coarseKeep: 5 } } }),
+      );
       await rec.recommend({ slot: 'home', limit: 5 });
       expect(aborted).toBe(true);
     });
@@ -241,7 +256,10 @@ describe('Recommender', () => {
         },
       };
       const rec = createRecommender(
-        base({ breakers: { ann: { threshold: 1, halfOpenAfterMs: 20 } }, slots: { home: { sources: [s, source('pop', ['p1'])], coarseKeep: 5 } } }),
+        base({
+          breakers: { ann: { threshold: 1, halfOpenAfterMs: 20 } },
+          slots: { home: { sources: [s, source('pop', ['p1'])], coarseKeep: 5 } },
+        }),
       );
       await rec.recommend({ slot: 'home', limit: 5 });
       expect(rec.breaker('ann')?.state).toBe('open');
@@ -290,7 +308,10 @@ describe('Recommender', () => {
 
     it('falls back to fused retrieval order when the coarse ranker fails', async () => {
       const rec = createRecommender(
-        base({ shared: { coarse: mapRanker('c', {}, { fail: true }) }, slots: { home: { sources: [source('a', ids(6))], coarseKeep: 3 } } }),
+        base({
+          shared: { coarse: mapRanker('c', {}, { fail: true }) },
+          slots: { home: { sources: [source('a', ids(6))], coarseKeep: 3 } },
+        }),
       );
       const res = await rec.recommend({ slot: 'home', limit: 3 });
       expect(res.items.map((i) => i.itemId)).toEqual(['i0', 'i1', 'i2']);
@@ -338,7 +359,9 @@ describe('Recommender', () => {
       const res = await rec.recommend({ slot: 'home', limit: 3, userId: 'u1' });
       expect(res.items.map((i) => i.itemId)).toEqual(['i3', 'i0', 'i1']);
       expect(res.orderedBy).toBe('degraded');
-      expect(res.degraded).toEqual([expect.objectContaining({ mode: 'features_unavailable', tier: 'degraded_model', stage: 'home/features' })]);
+      expect(res.degraded).toEqual([
+        expect.objectContaining({ mode: 'features_unavailable', tier: 'degraded_model', stage: 'home/features' }),
+      ]);
     });
 
     it('serves the degraded-mode model when the feature store is slower than its budget', async () => {
@@ -359,7 +382,11 @@ describe('Recommender', () => {
     it('keeps the fine model with defaults when only some feature groups are missing', async () => {
       const rec = createRecommender(
         base({
-          shared: { features: fetcher({ missing: ['user_history'] }), fine: mapRanker('fine', fineScores), degraded: mapRanker('deg', degScores) },
+          shared: {
+            features: fetcher({ missing: ['user_history'] }),
+            fine: mapRanker('fine', fineScores),
+            degraded: mapRanker('deg', degScores),
+          },
           slots: { home: { sources: [source('a', all)], coarseKeep: 10 } },
         }),
       );
@@ -406,7 +433,9 @@ describe('Recommender', () => {
     it('lets a custom Degrader choose coarse order instead of the degraded model', async () => {
       const rec = createRecommender(
         base({
-          degrader: { decide: (f) => (f.mode === 'features_unavailable' ? 'coarse_order' : f.mode.startsWith('source') ? 'drop_source' : 'fallback') },
+          degrader: {
+            decide: (f) => (f.mode === 'features_unavailable' ? 'coarse_order' : f.mode.startsWith('source') ? 'drop_source' : 'fallback'),
+          },
           shared: { features: fetcher({ fail: true }), fine: mapRanker('fine', fineScores), degraded: mapRanker('deg', degScores) },
           slots: { home: { sources: [source('a', all)], coarseKeep: 10 } },
         }),
@@ -512,7 +541,13 @@ describe('Recommender', () => {
         base({
           metrics: sink,
           shared: { features: fetcher(), coarse: mapRanker('c', {}), fine: mapRanker('f', {}) },
-          slots: { home: { sources: [source('a', ids(3)), source('b', ids(2, 'j'))], coarseKeep: 10, rerank: [{ name: 'id', rerank: (_c, r) => r }] } },
+          slots: {
+            home: {
+              sources: [source('a', ids(3)), source('b', ids(2, 'j'))],
+              coarseKeep: 10,
+              rerank: [{ name: 'id', rerank: (_c, r) => r }],
+            },
+          },
         }),
       );
       const res = await rec.recommend({ slot: 'home', limit: 3, requestId: 'req-1' });

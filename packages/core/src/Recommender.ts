@@ -435,8 +435,7 @@ class RequestRun {
         if (it === null || typeof it !== 'object' || typeof it.itemId !== 'string') continue;
         let c = byId.get(it.itemId);
         if (c === undefined) {
-          c = { itemId: it.itemId, score: 0, retrievalScore: 0, sources: [], sourceScores: [] };
-          if (it.meta) c.meta = it.meta;
+          c = newCandidate(it.itemId, 0, it.meta);
           byId.set(it.itemId, c);
         } else if (c.sources[c.sources.length - 1] === name) {
           continue; // the same source returned the item twice: keep its best rank
@@ -622,9 +621,7 @@ class RequestRun {
     const seen = new Set<string>();
     const policy = plan.policy;
     const ctx =
-      policy.length > 0
-        ? new StageCtx(this.req, this.requestId, plan.paths.policy, this.endAt, this.state, this.params)
-        : undefined;
+      policy.length > 0 ? new StageCtx(this.req, this.requestId, plan.paths.policy, this.endAt, this.state, this.params) : undefined;
     const take = (list: readonly Candidate[]): void => {
       for (let i = 0; i < list.length && slate.length < limit; i++) {
         const c = list[i] as Candidate;
@@ -662,7 +659,10 @@ class RequestRun {
         if (!it || typeof it.itemId !== 'string') continue;
         const meta = it.meta ?? catalog?.get(it.itemId);
         const s = Number.isFinite(it.score) ? it.score : 0;
-        list.push({ itemId: it.itemId, score: s, retrievalScore: s, sources: ['fallback'], sourceScores: [s], ...(meta ? { meta } : {}) });
+        const c = newCandidate(it.itemId, s, meta);
+        c.sources.push('fallback');
+        c.sourceScores.push(s);
+        list.push(c);
       }
     }
     return this.finish(list, []);
@@ -740,8 +740,34 @@ function allowedByAll(policy: readonly PolicyFilter[], ctx: StageCtx, c: Candida
   return true;
 }
 
+/**
+ * Creates a candidate with every field present from the start, so all candidates share one
+ * hidden class and later stages' writes (coarseScore, fineScore, heads, explore) do not trigger
+ * shape transitions on hundreds of objects per request.
+ */
+function newCandidate(itemId: string, score: number, meta: Candidate['meta']): Candidate {
+  return {
+    itemId,
+    score,
+    retrievalScore: score,
+    sources: [],
+    sourceScores: [],
+    coarseScore: undefined,
+    fineScore: undefined,
+    heads: undefined,
+    meta,
+    explore: undefined,
+  };
+}
+
 /** Keeps only candidates that were in `input`, once each, in `out`'s order (the subset invariant). */
 function subsetOf(out: readonly Candidate[], input: readonly Candidate[]): Candidate[] {
+  // Fast path: a re-ranker that returned exactly a prefix-preserving copy needs no set.
+  if (out.length === input.length) {
+    let same = true;
+    for (let i = 0; i < out.length && same; i++) same = out[i] === input[i];
+    if (same) return out as Candidate[];
+  }
   const allowed = new Set(input);
   const result: Candidate[] = [];
   for (const c of out) {
