@@ -1,0 +1,194 @@
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StaticSource, TeeMetricsSink, createRecommender } from '@recspine/core';
+import { PrometheusMetricsSink } from '@recspine/core/prometheus';
+import { AdmissionController } from './AdmissionController.js';
+import { buildApp, type ServerDeps } from './app.js';
+import { DashboardSink } from './DashboardSink.js';
+import { Experiments, bucket } from './Experiments.js';
+import { ImpressionLogger } from './ImpressionLogger.js';
+
+function deps(over: Partial<ServerDeps> = {}): ServerDeps {
+  const registry = new Registry();
+  const dashboard = new DashboardSink(1000);
+  const recommender = createRecommender({
+    slaMs: 50,
+    budgets: { retrieval: 10, coarse: 5, features: 10, fine: 10, rerank: 5 },
+    metrics: new TeeMetricsSink([new PrometheusMetricsSink({ registry }), dashboard]),
+    slots: {
+      homepage: { sources: [new StaticSource('popular', ['a', 'b', 'c'])], coarseKeep: 10 },
+      'end-of-video': { sources: [new StaticSource('related', ['d', 'e'])], coarseKeep: 10 },
+      search: { sources: [new StaticSource('query', ['f'])], coarseKeep: 10 },
+    },
+  });
+  const published: unknown[] = [];
+  return {
+    recommender,
+    experiments: new Experiments({
+      name: 'exp1',
+      holdbackFraction: 0.01,
+      holdback: { params: { policy: 'baseline' } },
+      arms: [
+        { name: 'control', weight: 1 },
+        { name: 'treatment', weight: 1, coarseKeep: { homepage: 5 }, params: { mmrLambda: 0.5 } },
+      ],
+    }),
+    admission: new AdmissionController({ maxInFlight: 100, maxLoopDelayMs: 1e9 }),
+    dashboard,
+    impressions: new ImpressionLogger(undefined),
+    registry,
+    budgets: { homepage: { retrieval: 10 } },
+    publishEvents: async (events) => {
+      published.push(...events);
+      return { accepted: events.length, rejected: [] };
+    },
+    deleteUser: async () => ({ deletedKeys: 3 }),
+    readiness: async () => ({ models: { ok: true }, index: { ok: true } }),
+    ...over,
+  };
+}
+
+describe('buildApp', () => {
+  const app = buildApp(deps());
+  afterAll(() => app.close());
+
+  describe('POST /v1/recommend/:slot', () => {
+    it('serves a slate with the debug block and the arm', async () => {
+      const r = await app.inject({ method: 'POST', url: '/v1/recommend/homepage', payload: { userId: 'u1', limit: 2 } });
+      expect(r.statusCode).toBe(200);
+      const body = r.json();
+      expect(body.items.map((i: { itemId: string }) => i.itemId)).toEqual(['a', 'b']);
+      expect(['control', 'treatment', 'holdback']).toContain(body.arm);
+      expect(body.debug.timings.stages.retrieval).toBeGreaterThanOrEqual(0);
+      expect(body.debug.sources.popular).toMatchObject({ status: 'ok', retrieved: 3, inSlate: 2 });
+    });
+
+    it('omits the debug block when asked', async () => {
+      const r = await app.inject({ method: 'POST', url: '/v1/recommend/homepage', payload: { limit: 1, debug: false } });
+      expect(r.json().debug).toBeUndefined();
+    });
+
+    it.each([
+      [{ limit: 0 }, 'limit'],
+      [{ limit: 'ten' }, 'limit'],
+      [{ userId: 'bad id!' }, 'userId'],
+      [{ unknown: 1 }, 'unknown'],
+      [{ context: { region: 5 } }, 'context.region'],
+    ])('rejects %j with a coded 400 naming %s', async (payload, field) => {
+      const r = await app.inject({ method: 'POST', url: '/v1/recommend/homepage', payload });
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ code: 'RECSPINE_ERR_INVALID_REQUEST', field });
+    });
+
+    it('needs the just-watched item for end-of-video and a query for search', async () => {
+      const a = await app.inject({ method: 'POST', url: '/v1/recommend/end-of-video', payload: {} });
+      expect(a.json()).toMatchObject({ code: 'RECSPINE_ERR_INVALID_REQUEST', field: 'itemId' });
+      const b = await app.inject({ method: 'POST', url: '/v1/recommend/search', payload: { query: '  ' } });
+      expect(b.json()).toMatchObject({ code: 'RECSPINE_ERR_INVALID_REQUEST', field: 'query' });
+    });
+
+    it('answers an unknown slot with a coded 404', async () => {
+      const r = await app.inject({ method: 'POST', url: '/v1/recommend/sidebar', payload: {} });
+      expect(r.statusCode).toBe(404);
+      expect(r.json()).toMatchObject({ code: 'RECSPINE_ERR_UNKNOWN_SLOT', field: 'slot' });
+    });
+
+    it('rejects an oversized body with 413 and a truncated one with a coded 400', async () => {
+      const big = await app.inject({
+        method: 'POST',
+        url: '/v1/recommend/homepage',
+        headers: { 'content-type': 'application/json' },
+        payload: `{"query":"${'x'.repeat(70_000)}"}`,
+      });
+      expect(big.statusCode).toBe(413);
+      expect(big.json().code).toBe('RECSPINE_ERR_BODY_TOO_LARGE');
+      const cut = await app.inject({
+        method: 'POST',
+        url: '/v1/recommend/homepage',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"userId":"u1","lim',
+      });
+      expect(cut.statusCode).toBe(400);
+      expect(cut.json().code).toBe('RECSPINE_ERR_MALFORMED_BODY');
+    });
+
+    it('sheds excess load with a fast 503 and Retry-After', async () => {
+      const d = deps({ admission: new AdmissionController({ maxInFlight: 0, maxLoopDelayMs: 1e9, retryAfterSeconds: 2 }) });
+      const shedApp = buildApp(d);
+      const r = await shedApp.inject({ method: 'POST', url: '/v1/recommend/homepage', payload: {} });
+      expect(r.statusCode).toBe(503);
+      expect(r.headers['retry-after']).toBe('2');
+      expect(r.json()).toMatchObject({ code: 'RECSPINE_ERR_OVERLOADED', reason: 'in_flight' });
+      expect(d.admission.shed.in_flight).toBe(1);
+      await shedApp.close();
+    });
+  });
+
+  describe('other endpoints', () => {
+    it('accepts events, deletes users, reports health, readiness and metrics', async () => {
+      const ev = await app.inject({ method: 'POST', url: '/v1/events', payload: { events: [{ type: 'watch' }] } });
+      expect(ev.statusCode).toBe(202);
+      expect(ev.json()).toEqual({ accepted: 1, rejected: [] });
+      const del = await app.inject({ method: 'DELETE', url: '/v1/users/u1' });
+      expect(del.json()).toEqual({ userId: 'u1', deletedKeys: 3 });
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.json()).toMatchObject({ ready: true });
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(/recspine_stage_seconds_bucket/);
+      const dash = await app.inject({ method: 'GET', url: '/v1/dashboard' });
+      expect(Object.keys(dash.json().slots)).toContain('homepage');
+    });
+
+    it('reports not ready with 503 when a dependency check fails', async () => {
+      const a = buildApp(deps({ readiness: async () => ({ redis: { ok: false, detail: 'ECONNREFUSED' } }) }));
+      const r = await a.inject({ method: 'GET', url: '/readyz' });
+      expect(r.statusCode).toBe(503);
+      await a.close();
+    });
+  });
+});
+
+describe('Experiments', () => {
+  describe('assign', () => {
+    it('keeps a user in one arm, splits users by weight, and holds back about the configured share', () => {
+      const ex = new Experiments({
+        name: 'e',
+        holdbackFraction: 0.01,
+        holdback: {},
+        arms: [
+          { name: 'a', weight: 3 },
+          { name: 'b', weight: 1, coarseKeep: { homepage: 150 } },
+        ],
+      });
+      const counts: Record<string, number> = {};
+      for (let i = 0; i < 20_000; i++) {
+        const u = `user${i}`;
+        const arm = ex.assign(u, 'homepage').arm;
+        expect(ex.assign(u, 'homepage').arm).toBe(arm);
+        counts[arm] = (counts[arm] ?? 0) + 1;
+      }
+      expect(counts.holdback! / 20_000).toBeGreaterThan(0.005);
+      expect(counts.holdback! / 20_000).toBeLessThan(0.015);
+      expect(counts.a! / (counts.a! + counts.b!)).toBeGreaterThan(0.72);
+      expect(counts.a! / (counts.a! + counts.b!)).toBeLessThan(0.78);
+      const b = [...Array(200).keys()].map((i) => `user${i}`).find((u) => ex.assign(u, 'homepage').arm === 'b')!;
+      expect(ex.assign(b, 'homepage').overrides).toEqual({ arm: 'b', coarseKeep: 150 });
+    });
+
+    it('changes arms at run time without moving users in or out of the holdback', () => {
+      const spec = { name: 'e', holdbackFraction: 0.05, holdback: {}, arms: [{ name: 'a', weight: 1 }] };
+      const ex = new Experiments(spec);
+      const held = [...Array(2000).keys()].map((i) => `u${i}`).filter((u) => ex.assign(u, 'homepage').arm === 'holdback');
+      ex.update({
+        ...spec,
+        arms: [
+          { name: 'x', weight: 1 },
+          { name: 'y', weight: 1 },
+        ],
+      });
+      for (const u of held) expect(ex.assign(u, 'homepage').arm).toBe('holdback');
+      expect(bucket('e', 'u1')).toBe(bucket('e', 'u1'));
+    });
+  });
+});

@@ -1,0 +1,233 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { isRecSpineError, type RecRequest, type RecResponse, type Recommender } from '@recspine/core';
+import type { AdmissionController } from './AdmissionController.js';
+import type { DashboardSink } from './DashboardSink.js';
+import type { Experiments } from './Experiments.js';
+import type { ImpressionLogger } from './ImpressionLogger.js';
+import { recommendBodySchema, eventsBodySchema, userParamsSchema } from './schemas.js';
+
+/** Result of posting events. */
+export interface EventsResult {
+  readonly accepted: number;
+  readonly rejected: readonly { readonly index: number; readonly code: string; readonly message: string }[];
+}
+
+/** One dependency check for /readyz. */
+export interface ReadyCheck {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** What the HTTP layer needs; the composition root (`compose.ts`) builds it. */
+export interface ServerDeps {
+  readonly recommender: Recommender;
+  readonly experiments: Experiments;
+  readonly admission: AdmissionController;
+  readonly dashboard: DashboardSink;
+  readonly impressions: ImpressionLogger;
+  readonly registry: Registry;
+  /** Budgets per slot (stage → ms, and `source:<name>` → ms) for the dashboard's Gantt. */
+  readonly budgets: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly publishEvents: (events: readonly unknown[]) => Promise<EventsResult>;
+  readonly deleteUser: (userId: string) => Promise<{ readonly deletedKeys: number }>;
+  readonly readiness: () => Promise<Readonly<Record<string, ReadyCheck>>>;
+  /** Extra JSON for the dashboard (breakers, index version, model versions, sample users…). */
+  readonly status?: () => Record<string, unknown>;
+  /** Serves the dashboard's HTML. */
+  readonly dashboardHtml?: string;
+  /** Include the debug block unless the request says `debug: false`. Default true. */
+  readonly debugByDefault?: boolean;
+  /** Largest body accepted, bytes. Default 64 KiB. */
+  readonly bodyLimit?: number;
+}
+
+/** Stable error codes of the HTTP layer (beside the SDK's). */
+export const HTTP_ERRORS = {
+  invalid: 'RECSPINE_ERR_INVALID_REQUEST',
+  unknownSlot: 'RECSPINE_ERR_UNKNOWN_SLOT',
+  tooLarge: 'RECSPINE_ERR_BODY_TOO_LARGE',
+  malformed: 'RECSPINE_ERR_MALFORMED_BODY',
+  overloaded: 'RECSPINE_ERR_OVERLOADED',
+  notFound: 'RECSPINE_ERR_NOT_FOUND',
+  internal: 'RECSPINE_ERR_INTERNAL',
+} as const;
+
+interface RecommendBody {
+  userId?: string;
+  limit?: number;
+  query?: string;
+  itemId?: string;
+  context?: { region?: string; device?: string; language?: string };
+  debug?: boolean;
+}
+
+/**
+ * Builds the fastify app: `POST /v1/recommend/:slot`, `POST /v1/events`, `DELETE /v1/users/:id`,
+ * `GET /metrics`, `/healthz`, `/readyz`, and the dashboard (`GET /`, `GET /v1/dashboard`).
+ *
+ * Every request is validated (fastify's JSON schema for the wire format, then the SDK's own
+ * request validation); every rejection carries a stable code and the field at fault. Excess load
+ * is shed with a fast 503 and Retry-After before any work is done.
+ */
+export function buildApp(deps: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit ?? 64 * 1024,
+    // Deep or huge JSON is rejected by the body limit and by the schema's additionalProperties.
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+  const slots = new Set(deps.recommender.slotNames);
+  const debugDefault = deps.debugByDefault ?? true;
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.validation) {
+      const v = err.validation[0];
+      const path = v?.instancePath ? v.instancePath.slice(1).replace(/\//g, '.') : '';
+      const missing = (v?.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
+      const field =
+        [path, missing.missingProperty ?? missing.additionalProperty].filter(Boolean).join('.') || err.validationContext || 'body';
+      return reply
+        .code(400)
+        .send({ code: HTTP_ERRORS.invalid, category: 'client', field, message: `${field} ${v?.message ?? 'is invalid'}` });
+    }
+    if (err.statusCode === 413) return reply.code(413).send({ code: HTTP_ERRORS.tooLarge, category: 'client', message: err.message });
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ code: HTTP_ERRORS.malformed, category: 'client', message: err.message });
+    }
+    return reply.code(500).send({ code: HTTP_ERRORS.internal, category: 'server', message: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ code: HTTP_ERRORS.notFound, category: 'client', message: `no route ${req.method} ${req.url}` }),
+  );
+
+  app.post<{ Params: { slot: string }; Body: RecommendBody }>(
+    '/v1/recommend/:slot',
+    { schema: { body: recommendBodySchema } },
+    async (req, reply) => {
+      const slot = req.params.slot;
+      if (!slots.has(slot)) {
+        return reply
+          .code(404)
+          .send({ code: HTTP_ERRORS.unknownSlot, category: 'client', field: 'slot', message: `unknown slot '${slot.slice(0, 64)}'` });
+      }
+      const b = req.body ?? {};
+      if (slot === 'end-of-video' && b.itemId === undefined) {
+        return reply
+          .code(400)
+          .send({ code: HTTP_ERRORS.invalid, category: 'client', field: 'itemId', message: 'end-of-video needs the just-watched itemId' });
+      }
+      if (slot === 'search' && (b.query === undefined || b.query.trim() === '')) {
+        return reply
+          .code(400)
+          .send({ code: HTTP_ERRORS.invalid, category: 'client', field: 'query', message: 'search needs a non-empty query' });
+      }
+      const shed = deps.admission.tryAdmit();
+      if (shed !== undefined) {
+        return reply
+          .code(503)
+          .header('retry-after', String(deps.admission.retryAfterSeconds))
+          .send({ code: HTTP_ERRORS.overloaded, category: 'server', reason: shed, message: 'overloaded, retry later' });
+      }
+      try {
+        const assignment = deps.experiments.assign(b.userId, slot);
+        const request: RecRequest = {
+          slot,
+          limit: b.limit ?? 20,
+          ...(b.userId !== undefined ? { userId: b.userId } : {}),
+          ...(b.query !== undefined ? { query: b.query } : {}),
+          context: { ...b.context, ...(b.itemId !== undefined ? { itemId: b.itemId } : {}), nowMs: Date.now() },
+          overrides: assignment.overrides,
+        };
+        const res = await deps.recommender.recommend(request);
+        logImpressions(deps.impressions, res, b.userId);
+        return reply.send(render(res, b.debug ?? debugDefault));
+      } catch (e) {
+        if (isRecSpineError(e) && e.category === 'client') {
+          return reply
+            .code(e.code === HTTP_ERRORS.unknownSlot ? 404 : 400)
+            .send({ code: e.code, category: 'client', field: e.field, message: e.message });
+        }
+        return reply.code(500).send({ code: HTTP_ERRORS.internal, category: 'server', message: 'internal error' });
+      } finally {
+        deps.admission.release();
+      }
+    },
+  );
+
+  app.post<{ Body: unknown }>('/v1/events', { schema: { body: eventsBodySchema } }, async (req, reply) => {
+    const body = req.body as { events?: unknown[] } | unknown[];
+    const events = Array.isArray(body) ? body : (body.events ?? []);
+    const result = await deps.publishEvents(events);
+    return reply.code(result.accepted > 0 || result.rejected.length === 0 ? 202 : 400).send(result);
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/users/:id', { schema: { params: userParamsSchema } }, async (req, reply) => {
+    const r = await deps.deleteUser(req.params.id);
+    return reply.send({ userId: req.params.id, ...r });
+  });
+
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics()));
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    const checks = await deps.readiness();
+    const ready = Object.values(checks).every((c) => c.ok);
+    return reply.code(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/v1/dashboard', async () => ({
+    ...deps.dashboard.snapshot(deps.budgets),
+    admission: { ...deps.admission.current, shed: deps.admission.shed, admitted: deps.admission.admitted },
+    impressions: { written: deps.impressions.written, dropped: deps.impressions.dropped },
+    breakers: deps.recommender.breakers(),
+    experiment: deps.experiments.current,
+    ...deps.status?.(),
+  }));
+  if (deps.dashboardHtml) {
+    const html = deps.dashboardHtml;
+    app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(html));
+  }
+  return app;
+}
+
+function render(res: RecResponse, debug: boolean): Record<string, unknown> {
+  const items = res.items.map((i) => ({
+    itemId: i.itemId,
+    position: i.position,
+    score: i.score,
+    ...(i.explore ? { explore: i.explore } : {}),
+    ...(debug ? { sources: i.sources, heads: i.heads } : {}),
+  }));
+  const out: Record<string, unknown> = { requestId: res.requestId, slot: res.slot, arm: res.arm, items, degraded: res.degraded.length > 0 };
+  if (debug) {
+    out.debug = {
+      timings: res.timings,
+      sources: res.sources,
+      degradation: res.degraded,
+      orderedBy: res.orderedBy,
+      modelVersions: res.modelVersions,
+      candidateCounts: res.candidateCounts,
+      explored: res.items.filter((i) => i.explore).map((i) => i.position),
+    };
+  }
+  return out;
+}
+
+function logImpressions(log: ImpressionLogger, res: RecResponse, userId: string | undefined): void {
+  log.log({
+    ts: Date.now(),
+    requestId: res.requestId,
+    userId,
+    slot: res.slot,
+    arm: res.arm,
+    orderedBy: res.orderedBy,
+    degraded: res.degraded.map((d) => `${d.mode}:${d.tier}`),
+    items: res.items.map((i) => ({
+      itemId: i.itemId,
+      position: i.position,
+      score: i.score,
+      propensity: i.explore?.propensity ?? 1,
+      explored: i.explore !== undefined,
+      ...(i.heads ? { heads: i.heads } : {}),
+    })),
+  });
+}
