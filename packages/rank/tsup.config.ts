@@ -8,4 +8,6 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   treeshake: true,
+  // OnnxWorkerPool resolves onnxruntime-node with createRequire(import.meta.url); shims make that work in the CJS build.
+  shims: true,
 });

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isRecSpineError } from '@recspine/core';
 import { RankErrors } from './errors.js';
 import type { OnnxModelSpec, TensorDType } from './OnnxModelSpec.js';
+import type { ModelProvider } from './ModelProvider.js';
 import type { OnnxWorkerPool } from './OnnxWorkerPool.js';
 import type { ModelBackend, NumericArray, RawTensor, SessionSettings } from './internal/backend.js';
 import { sessionOptions } from './internal/backend.js';
@@ -80,7 +81,7 @@ const ARRAY_OF: Record<TensorDType, new (n: number) => NumericArray> = {
  * const ctr = out.ctr.data; // one value per row
  * ```
  */
-export class OnnxModel {
+export class OnnxModel implements ModelProvider {
   /** The spec the model was checked against. */
   readonly spec: OnnxModelSpec;
   readonly version: string;
@@ -143,7 +144,10 @@ export class OnnxModel {
     } catch (e) {
       if (isRecSpineError(e) && e.code === 'RECSPINE_ERR_RANK_WORKER') throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      throw RankErrors.create('RECSPINE_ERR_RANK_MODEL_LOAD', `${name}: onnxruntime cannot load the model: ${msg}`, { stage: name, cause: e });
+      throw RankErrors.create('RECSPINE_ERR_RANK_MODEL_LOAD', `${name}: onnxruntime cannot load the model: ${msg}`, {
+        stage: name,
+        cause: e,
+      });
     }
     const problems = specProblems(spec, backend.inputs, backend.outputs);
     if (problems.length > 0) {
@@ -155,6 +159,11 @@ export class OnnxModel {
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     return new OnnxModel(spec, backend, name, options.version ?? sha256.slice(0, 12), sha256, options.pool ? 'pool' : 'inline');
+  }
+
+  /** {@link ModelProvider}: a model serves itself. */
+  current(): OnnxModel {
+    return this;
   }
 
   /** Runs in flight right now. */
@@ -177,9 +186,12 @@ export class OnnxModel {
   async run(feeds: ModelFeeds, rows: number, options: RunOptions = {}): Promise<Record<string, ModelOutput>> {
     const stage = options.stage ?? this.name;
     if (this.released) throw RankErrors.create('RECSPINE_ERR_RANK_MODEL_RELEASED', `${this.name}@${this.version} is released`, { stage });
-    if (!Number.isInteger(rows) || rows < 0) throw RankErrors.create('RECSPINE_ERR_RANK_BAD_FEEDS', `rows must be a non-negative integer, got ${rows}`, { stage });
+    if (!Number.isInteger(rows) || rows < 0)
+      throw RankErrors.create('RECSPINE_ERR_RANK_BAD_FEEDS', `rows must be a non-negative integer, got ${rows}`, { stage });
     if (rows > this.spec.maxBatch) {
-      throw RankErrors.create('RECSPINE_ERR_RANK_BATCH_TOO_LARGE', `${rows} rows exceed maxBatch ${this.spec.maxBatch} of ${this.name}`, { stage });
+      throw RankErrors.create('RECSPINE_ERR_RANK_BATCH_TOO_LARGE', `${rows} rows exceed maxBatch ${this.spec.maxBatch} of ${this.name}`, {
+        stage,
+      });
     }
     const tensors = this.checkFeeds(feeds, rows, stage);
     if (rows === 0) return this.emptyOutputs();
@@ -227,7 +239,8 @@ export class OnnxModel {
       const dims = t.shape.map((d) => (d === 'batch' ? rows : (d as number)));
       let n = 1;
       for (const d of dims) n *= d;
-      if ((data as NumericArray).length !== n) bad(`input ${t.name} has ${(data as NumericArray).length} values, expected ${n} ([${dims.join(', ')}])`);
+      if ((data as NumericArray).length !== n)
+        bad(`input ${t.name} has ${(data as NumericArray).length} values, expected ${n} ([${dims.join(', ')}])`);
       out[t.name] = { type: t.dtype, data: data as NumericArray, dims };
     }
     for (const name of Object.keys(feeds)) if (!this.spec.inputs.some((t) => t.name === name)) bad(`unknown input ${name}`);
@@ -238,14 +251,19 @@ export class OnnxModel {
     const out: Record<string, ModelOutput> = {};
     for (const o of this.spec.outputs) {
       const t = raw[o.name];
-      if (t === undefined) throw RankErrors.create('RECSPINE_ERR_RANK_INFERENCE', `${this.name}: output ${o.name} missing from the run`, { stage });
+      if (t === undefined)
+        throw RankErrors.create('RECSPINE_ERR_RANK_INFERENCE', `${this.name}: output ${o.name} missing from the run`, { stage });
       let expected: number | undefined;
       if (o.shape === 'perRow') expected = rows;
       else if (!o.shape.includes('*')) expected = o.shape.reduce<number>((n, d) => n * (d === 'batch' ? rows : (d as number)), 1);
       if (expected !== undefined && t.data.length !== expected) {
-        throw RankErrors.create('RECSPINE_ERR_RANK_INFERENCE', `${this.name}: output ${o.name} has ${t.data.length} values, expected ${expected}`, {
-          stage,
-        });
+        throw RankErrors.create(
+          'RECSPINE_ERR_RANK_INFERENCE',
+          `${this.name}: output ${o.name} has ${t.data.length} values, expected ${expected}`,
+          {
+            stage,
+          },
+        );
       }
       if (t.data instanceof Float32Array || t.data instanceof Float64Array) {
         const d = t.data;

@@ -142,7 +142,11 @@ export class OnnxWorkerPool {
     };
   }
 
-  private async run(modelId: number, feeds: Readonly<Record<string, RawTensor>>, fetch: readonly string[]): Promise<Record<string, RawTensor>> {
+  private async run(
+    modelId: number,
+    feeds: Readonly<Record<string, RawTensor>>,
+    fetch: readonly string[],
+  ): Promise<Record<string, RawTensor>> {
     if (this.closed) throw RankErrors.create('RECSPINE_ERR_RANK_WORKER', 'the worker pool is closed');
     let slot = this.slots[0] as Slot;
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
@@ -160,7 +164,8 @@ export class OnnxWorkerPool {
   }
 
   private call(slot: Slot, msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
-    if (this.closed && msg.t !== 'unload') return Promise.reject(RankErrors.create('RECSPINE_ERR_RANK_WORKER', 'the worker pool is closed'));
+    if (this.closed && msg.t !== 'unload')
+      return Promise.reject(RankErrors.create('RECSPINE_ERR_RANK_WORKER', 'the worker pool is closed'));
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
@@ -185,7 +190,8 @@ export class OnnxWorkerPool {
       const p = this.settle(slot, reply.id);
       if (p === undefined) return;
       if (reply.ok) p.resolve(reply);
-      else p.reject(RankErrors.create('RECSPINE_ERR_RANK_INFERENCE', `worker: ${reply.message ?? 'unknown error'}`, { cause: reply.message }));
+      else
+        p.reject(RankErrors.create('RECSPINE_ERR_RANK_INFERENCE', `worker: ${reply.message ?? 'unknown error'}`, { cause: reply.message }));
     });
     worker.on('error', () => {
       // 'exit' follows; failing the in-flight runs happens there.

@@ -19,7 +19,8 @@ export function validateSpec(spec: OnnxModelSpec): void {
     if (!DTYPES.has(t.dtype)) bad(`input ${t.name} has unsupported dtype ${t.dtype}`, `inputs.${t.name}`);
     if (t.shape[0] !== 'batch') bad(`input ${t.name} must have 'batch' as its first dimension`, `inputs.${t.name}`);
     for (const d of t.shape.slice(1)) {
-      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) bad(`input ${t.name} has a non-fixed dimension ${String(d)}`, `inputs.${t.name}`);
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1)
+        bad(`input ${t.name} has a non-fixed dimension ${String(d)}`, `inputs.${t.name}`);
     }
   }
   seen.clear();
@@ -48,7 +49,8 @@ function shapeProblem(want: readonly DimSpec[] | 'perRow', have: readonly (numbe
   }
   if (want.length !== have.length) return `expected rank ${want.length} [${want.join(', ')}], model has [${have.join(', ')}]`;
   for (let i = 0; i < want.length; i++) {
-    if (!dimOk(want[i] as DimSpec, have[i] as number | string)) return `dimension ${i}: expected ${String(want[i])}, model has ${String(have[i])}`;
+    if (!dimOk(want[i] as DimSpec, have[i] as number | string))
+      return `dimension ${i}: expected ${String(want[i])}, model has ${String(have[i])}`;
   }
   return undefined;
 }
@@ -69,7 +71,8 @@ export function specProblems(spec: OnnxModelSpec, inputs: readonly ValueInfo[], 
     if (sp !== undefined) problems.push(`input ${t.name}: ${sp}`);
   }
   const declared = new Set(spec.inputs.map((t) => t.name));
-  for (const name of modelIn.keys()) if (!declared.has(name)) problems.push(`input ${name}: the model requires it but the spec does not declare it`);
+  for (const name of modelIn.keys())
+    if (!declared.has(name)) problems.push(`input ${name}: the model requires it but the spec does not declare it`);
   for (const o of spec.outputs as readonly OutputSpec[]) {
     const m = modelOut.get(o.name);
     if (m === undefined) {

@@ -1,0 +1,270 @@
+import type { FeatureBatch, FeatureRow, FeatureValue, MissingReason } from '@recspine/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FeatureAssembler } from './FeatureAssembler.js';
+import type { FeatureAssemblerSpec } from './FeatureSpec.js';
+import { fnv1a32 } from './internal/hash.js';
+import { makeCandidate, makeCtx } from './testing/fixtures.js';
+
+function batch(user: FeatureRow, items: FeatureRow[], missing: [string, MissingReason][] = []): FeatureBatch {
+  return { userId: 'u1', itemIds: items.map((_, i) => `i${i}`), user, items, missingGroups: new Map(missing) };
+}
+
+function row(a: FeatureAssembler, data: Float32Array, r: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  a.columns.forEach((c, k) => (out[c] = data[r * a.width + k] as number));
+  return out;
+}
+
+describe('FeatureAssembler', () => {
+  describe('constructor', () => {
+    it('lays out columns in spec order with missing indicators', () => {
+      const a = new FeatureAssembler({
+        maxBatch: 4,
+        features: [
+          { kind: 'numeric', name: 'age', from: 'user', key: 'age' },
+          { kind: 'vector', name: 'emb', from: 'item', key: 'emb', dim: 2, missingIndicator: false },
+          { kind: 'category', name: 'dev', from: 'context', key: 'device', vocabulary: ['ios', 'web'], encoding: 'onehot' },
+          { kind: 'idList', name: 'tags', from: 'item', key: 'tags', encoding: 'hashedBag', buckets: 2 },
+        ],
+      });
+      expect(a.columns).toEqual([
+        'age',
+        'age__missing',
+        'emb[0]',
+        'emb[1]',
+        'dev=ios',
+        'dev=web',
+        'dev=__oov__',
+        'dev__missing',
+        'tags#0',
+        'tags#1',
+        'tags__missing',
+      ]);
+      expect(a.width).toBe(11);
+      expect(a.usesOnlineFeatures).toBe(true);
+    });
+
+    it('rejects invalid specs with RECSPINE_ERR_RANK_FEATURE_SPEC', () => {
+      const bad: FeatureAssemblerSpec[] = [
+        { maxBatch: 4, features: [] },
+        { maxBatch: 0, features: [{ kind: 'numeric', name: 'a', from: 'user', key: 'a' }] },
+        {
+          maxBatch: 4,
+          features: [
+            { kind: 'numeric', name: 'a', from: 'user', key: 'a' },
+            { kind: 'numeric', name: 'a', from: 'user', key: 'b' },
+          ],
+        },
+        { maxBatch: 4, features: [{ kind: 'numeric', name: 'a', from: 'candidate', key: 'nope' }] },
+        { maxBatch: 4, features: [{ kind: 'numeric', name: 'a', from: 'context', key: 'nope' }] },
+        { maxBatch: 4, features: [{ kind: 'numeric', name: 'a', from: 'user', key: 'a', normalize: { kind: 'zscore', mean: 0, std: 0 } }] },
+        { maxBatch: 4, features: [{ kind: 'category', name: 'c', from: 'user', key: 'c', vocabulary: ['x', 'x'], encoding: 'onehot' }] },
+        { maxBatch: 4, features: [{ kind: 'vector', name: 'v', from: 'user', key: 'v', dim: 0 }] },
+        { maxBatch: 4, features: [{ kind: 'idList', name: 'l', from: 'user', key: 'l', encoding: 'hashedBag' }] },
+      ];
+      for (const s of bad)
+        expect(() => new FeatureAssembler(s)).toThrow(expect.objectContaining({ code: 'RECSPINE_ERR_RANK_FEATURE_SPEC' }));
+    });
+
+    it('marks specs without user/item sources as offline (usable in degraded mode and coarse rank)', () => {
+      const a = new FeatureAssembler({
+        maxBatch: 4,
+        features: [
+          { kind: 'numeric', name: 'rs', from: 'candidate', key: 'retrievalScore' },
+          { kind: 'dot', name: 'aff', a: { from: 'state', key: 'userEmbedding' }, b: { from: 'candidate', key: 'meta.embedding' } },
+        ],
+      });
+      expect(a.usesOnlineFeatures).toBe(false);
+    });
+  });
+
+  describe('assemble', () => {
+    const spec: FeatureAssemblerSpec = {
+      maxBatch: 8,
+      features: [
+        {
+          kind: 'numeric',
+          name: 'age',
+          from: 'user',
+          key: 'age',
+          normalize: { kind: 'zscore', mean: 30, std: 10 },
+          default: -9,
+          group: 'user_profile',
+        },
+        { kind: 'numeric', name: 'views', from: 'item', key: 'views', normalize: { kind: 'log1p' }, clip: [0, 5] },
+        { kind: 'vector', name: 'emb', from: 'item', key: 'emb', dim: 2, default: 0.5 },
+        { kind: 'category', name: 'cat', from: 'item', key: 'cat', vocabulary: ['music', 'news'], encoding: 'onehot' },
+        { kind: 'category', name: 'dev', from: 'context', key: 'device', vocabulary: ['ios', 'web'], encoding: 'index' },
+        { kind: 'idList', name: 'ntags', from: 'item', key: 'tags', encoding: 'count' },
+        { kind: 'idList', name: 'bag', from: 'item', key: 'tags', encoding: 'hashedBag', buckets: 3 },
+        { kind: 'dot', name: 'aff', a: { from: 'user', key: 'uemb' }, b: { from: 'item', key: 'emb' } },
+      ],
+    };
+
+    it('encodes present values and turns absent ones into default + missing indicator', () => {
+      const a = new FeatureAssembler(spec);
+      const b = batch({ age: 50, uemb: Float32Array.of(1, 2) }, [
+        { views: Math.E - 1, emb: Float32Array.of(3, 4), cat: 'news', tags: ['a', 'b', 'c', 'd'] },
+        {},
+      ]);
+      const lease = a.assemble({ batch: b, ctx: makeCtx({ request: { context: { device: 'tv' } } }) });
+      const r0 = row(a, lease.data, 0);
+      expect(r0.age).toBeCloseTo(2);
+      expect(r0.age__missing).toBe(0);
+      expect(r0.views).toBeCloseTo(1);
+      expect([r0['emb[0]'], r0['emb[1]'], r0.emb__missing]).toEqual([3, 4, 0]);
+      expect([r0['cat=music'], r0['cat=news'], r0['cat=__oov__'], r0.cat__missing]).toEqual([0, 1, 0, 0]);
+      expect(r0.dev).toBe(2); // out of vocabulary → vocabulary.length
+      expect(r0.ntags).toBe(4);
+      const bag = [0, 0, 0];
+      for (const t of ['a', 'b', 'c', 'd']) bag[fnv1a32(t) % 3] = (bag[fnv1a32(t) % 3] as number) + 0.25;
+      bag.forEach((v, k) => expect(r0[`bag#${k}`]).toBeCloseTo(v));
+      expect(r0.aff).toBeCloseTo(1 * 3 + 2 * 4);
+      const r1 = row(a, lease.data, 1);
+      expect(r1.age).toBeCloseTo(2); // user features are the same on every row
+      expect([r1.views, r1.views__missing]).toEqual([0, 1]);
+      expect([r1['emb[0]'], r1['emb[1]'], r1.emb__missing]).toEqual([0.5, 0.5, 1]);
+      expect([r1['cat=music'], r1['cat=news'], r1['cat=__oov__'], r1.cat__missing]).toEqual([0, 0, 0, 1]);
+      expect([r1.aff, r1.aff__missing]).toEqual([0, 1]);
+      expect(lease.missing).toBe(6); // row 1: views, emb, cat, ntags, bag, aff
+      expect(lease.malformed).toBe(0);
+      lease.release();
+    });
+
+    it('treats a whole missing group as missing in every row', () => {
+      const a = new FeatureAssembler(spec);
+      const lease = a.assemble({ batch: batch({}, [{}, {}], [['user_profile', 'timeout']]), ctx: makeCtx() });
+      for (const r of [0, 1]) {
+        const x = row(a, lease.data, r);
+        expect([x.age, x.age__missing]).toEqual([-9, 1]);
+        expect([x.dev, x.dev__missing]).toEqual([-1, 1]);
+      }
+      lease.release();
+    });
+
+    it('counts malformed values (wrong type, wrong length, non-finite) and treats them as missing', () => {
+      const a = new FeatureAssembler(spec);
+      const lease = a.assemble({
+        batch: batch({ age: 'old', uemb: Float32Array.of(1, 2, 3) }, [
+          { views: Number.NaN, emb: Float32Array.of(1, Number.POSITIVE_INFINITY), cat: ['x'], tags: 'notalist' },
+        ]),
+      });
+      const x = row(a, lease.data, 0);
+      expect([x.age, x.age__missing, x.views__missing, x.emb__missing, x.cat__missing, x.ntags__missing, x.aff__missing]).toEqual([
+        -9, 1, 1, 1, 1, 1, 1,
+      ]);
+      expect([x['emb[0]'], x['emb[1]']]).toEqual([0.5, 0.5]);
+      expect(lease.malformed).toBe(7);
+      lease.release();
+    });
+
+    it('reads candidate, context and state values without a feature batch', () => {
+      const a = new FeatureAssembler({
+        maxBatch: 4,
+        features: [
+          { kind: 'numeric', name: 'rs', from: 'candidate', key: 'retrievalScore' },
+          { kind: 'numeric', name: 'tt', from: 'candidate', key: 'source:twoTower' },
+          { kind: 'numeric', name: 'inPop', from: 'candidate', key: 'inSource:pop', missingIndicator: false },
+          { kind: 'numeric', name: 'age', from: 'candidate', key: 'meta.ageHours' },
+          { kind: 'numeric', name: 'q', from: 'candidate', key: 'meta.attributes.quality' },
+          { kind: 'numeric', name: 'hasUser', from: 'context', key: 'hasUser', missingIndicator: false },
+          { kind: 'numeric', name: 'hour', from: 'context', key: 'hourOfDay', missingIndicator: false },
+          {
+            kind: 'dot',
+            name: 'aff',
+            a: { from: 'state', key: 'userEmbedding' },
+            b: { from: 'candidate', key: 'meta.embedding' },
+            cosine: true,
+          },
+        ],
+      });
+      const now = Date.UTC(2024, 0, 1, 13);
+      const cands = [
+        makeCandidate('a', {
+          retrievalScore: 0.5,
+          sources: ['twoTower', 'pop'],
+          sourceScores: [0.9, 3],
+          meta: { publishedAtMs: now - 2 * 3_600_000, embedding: Float32Array.of(2, 0), attributes: { quality: 0.7 } },
+        }),
+        makeCandidate('b', { retrievalScore: 0.25, sources: ['fresh'] }),
+      ];
+      const ctx = makeCtx({ state: new Map([['userEmbedding', Float32Array.of(1, 1)]]), request: { context: { nowMs: now } } });
+      const lease = a.assemble({ candidates: cands, ctx });
+      const r0 = row(a, lease.data, 0);
+      expect([r0.rs, r0.tt, r0.inPop, r0.age, r0.q, r0.hasUser, r0.hour]).toEqual([
+        0.5,
+        expect.closeTo(0.9, 5),
+        1,
+        2,
+        expect.closeTo(0.7, 5),
+        1,
+        13,
+      ]);
+      expect(r0.aff).toBeCloseTo(Math.SQRT1_2);
+      const r1 = row(a, lease.data, 1);
+      expect([r1.tt, r1.tt__missing, r1.inPop, r1.age__missing, r1.q__missing, r1.aff__missing]).toEqual([0, 1, 0, 1, 1, 1]);
+      lease.release();
+    });
+
+    it('rejects misaligned inputs and batches over maxBatch with coded errors', () => {
+      const a = new FeatureAssembler(spec);
+      expect(() => a.assemble({ batch: batch({}, [{}, {}]), rows: 3 })).toThrow(
+        expect.objectContaining({ code: 'RECSPINE_ERR_RANK_FEATURE_BATCH' }),
+      );
+      expect(() => a.assemble({ rows: 9 })).toThrow(expect.objectContaining({ code: 'RECSPINE_ERR_RANK_BATCH_TOO_LARGE' }));
+      const c = new FeatureAssembler({
+        maxBatch: 4,
+        features: [{ kind: 'numeric', name: 'rs', from: 'candidate', key: 'retrievalScore' }],
+      });
+      expect(() => c.assemble({ rows: 2 })).toThrow(expect.objectContaining({ code: 'RECSPINE_ERR_RANK_FEATURE_BATCH' }));
+    });
+
+    it('gives concurrent leases distinct buffers and reuses released ones', () => {
+      const a = new FeatureAssembler(spec);
+      const b = batch({ age: 40 }, [{ views: 1 }]);
+      const l1 = a.assemble({ batch: b });
+      const l2 = a.assemble({ batch: batch({ age: 20 }, [{ views: 1 }]) });
+      expect(l1.data.buffer).not.toBe(l2.data.buffer);
+      expect(row(a, l1.data, 0).age).toBeCloseTo(1);
+      expect(row(a, l2.data, 0).age).toBeCloseTo(-1);
+      const buf = l1.data.buffer;
+      l1.release();
+      const l3 = a.assemble({ batch: b });
+      expect(l3.data.buffer).toBe(buf);
+      l2.release();
+      l3.release();
+    });
+
+    it('never writes NaN or infinity, whatever the values (property)', () => {
+      const a = new FeatureAssembler(spec);
+      const value: fc.Arbitrary<FeatureValue | undefined> = fc.oneof(
+        fc.constant(undefined),
+        fc.double(),
+        fc.string(),
+        fc.array(fc.string(), { maxLength: 4 }),
+        fc.array(fc.double({ noDefaultInfinity: false }), { minLength: 1, maxLength: 3 }).map((xs) => Float32Array.from(xs)),
+      );
+      const rowArb = fc.record({ views: value, emb: value, cat: value, tags: value }).map((r) => {
+        const out: Record<string, FeatureValue> = {};
+        for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = v;
+        return out;
+      });
+      fc.assert(
+        fc.property(value, value, fc.array(rowArb, { minLength: 1, maxLength: 8 }), (age, uemb, items) => {
+          const user: Record<string, FeatureValue> = {};
+          if (age !== undefined) user.age = age;
+          if (uemb !== undefined) user.uemb = uemb;
+          const lease = a.assemble({ batch: batch(user, items) });
+          try {
+            for (const v of lease.data) if (!Number.isFinite(v)) return false;
+            return lease.data.length === items.length * a.width;
+          } finally {
+            lease.release();
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+});
