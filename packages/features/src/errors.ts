@@ -24,7 +24,8 @@ export const FeaturesErrors = defineErrors({
   },
   RECSPINE_ERR_FEATURES_UNSUPPORTED_OP: {
     category: 'client',
-    description: 'A mutation uses an operation the group does not support (incr/decay on a packed group, decay on a feature without a half-life).',
+    description:
+      'A mutation uses an operation the group does not support (incr/decay on a packed group, decay on a feature without a half-life).',
   },
   RECSPINE_ERR_FEATURES_BATCH_TOO_LARGE: {
     category: 'client',

@@ -1,0 +1,34 @@
+import type { MutationResult } from '../FeatureStore.js';
+
+/** One mutation after validation and encoding: what a backend applies atomically to one key. */
+export interface EncodedMutation {
+  readonly key: string;
+  readonly encoding: 'packed' | 'hash';
+  /** Packed: the whole record. */
+  readonly packed?: Buffer;
+  /** Hash: field/value pairs to HSET. */
+  readonly set: readonly (string | Buffer)[];
+  /** Hash: field/delta pairs. */
+  readonly incr: readonly (string | number)[];
+  /** Hash: field, delta, atMs, halfLifeMs quadruples. */
+  readonly decay: readonly (string | number)[];
+  readonly guard: { readonly stream: string; readonly seq: number; readonly fromSeq: number } | undefined;
+  readonly aux: string | undefined;
+  readonly ttlMs: number;
+}
+
+/** Storage primitives the shared engine needs; implemented in memory and on Redis. */
+export interface Backend {
+  /** Aligned with `keys`; `null` for an absent key. */
+  getPacked(keys: readonly string[]): Promise<(Buffer | null)[]>;
+  /** Aligned with `keys`; each row aligned with `fields`. */
+  getHash(keys: readonly string[], fields: readonly string[]): Promise<(Buffer | null)[][]>;
+  getAux(key: string): Promise<string | undefined>;
+  apply(muts: readonly EncodedMutation[]): Promise<MutationResult[]>;
+  /** The keys share one hash slot (one entity). */
+  del(keys: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const AUX_FIELD = '~aux';
+export const guardField = (stream: string): string => `~o:${stream}`;
