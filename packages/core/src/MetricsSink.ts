@@ -1,3 +1,4 @@
+import type { Candidate } from './Candidate.js';
 import type { Degradation } from './Degradation.js';
 import type { SourceStatus, StageName } from './RecResponse.js';
 
@@ -20,6 +21,11 @@ export interface MetricsSink {
   request(slot: string, ms: number, degraded: boolean, items: number): void;
   /** A breaker changed state. */
   breaker(dependency: string, state: BreakerState): void;
+  /**
+   * Optional: the served slate, after the final policy pass (candidates with their metadata), for
+   * slate-health metrics such as diversity, creator entropy and exploration share.
+   */
+  slate?(slot: string, slate: readonly Candidate[]): void;
 }
 
 /** The default sink: records nothing. */
@@ -48,5 +54,8 @@ export class TeeMetricsSink implements MetricsSink {
   }
   breaker(dependency: string, state: BreakerState): void {
     for (const s of this.sinks) s.breaker(dependency, state);
+  }
+  slate(slot: string, slate: readonly Candidate[]): void {
+    for (const s of this.sinks) s.slate?.(slot, slate);
   }
 }

@@ -4,8 +4,9 @@ import type { ScoreBatch } from './ScoreBatch.js';
 import type { StageContext } from './StageContext.js';
 
 /**
- * Layers 2 and 3: scores every candidate in one batched call. Used for coarse rank (with an
- * empty feature batch), fine rank (with the online features) and degraded-mode rank (with an
+ * Layers 2 and 3: scores every candidate in one batched call. Used for coarse rank (always with an
+ * empty feature batch: coarse rank runs before the online lookup by design, so it may use only
+ * what is in process — `ctx.state`, candidate metadata, retrieval scores), fine rank (with the online features) and degraded-mode rank (with an
  * empty batch: the model must be trained on feature-deprived inputs).
  *
  * Contract:

@@ -498,12 +498,50 @@ describe('Recommender', () => {
       const rec = createRecommender(
         base({
           shared: { policy: [policy], catalog },
-          slots: { home: { sources: [source('a', ids(6))], coarseKeep: 10, rerank: [boost, inject] } },
+          // early filtering off, so the boosted item reaches the re-rankers and only the final pass can stop it
+          slots: { home: { sources: [source('a', ids(6))], coarseKeep: 10, rerank: [boost, inject], policyEarly: false } },
         }),
       );
       const res = await rec.recommend({ slot: 'home', limit: 4 });
       expect(res.items.map((i) => i.itemId)).toEqual(['i0', 'i1', 'i2', 'i3']);
       expect(res.degraded).toEqual([]);
+    });
+
+    it("with backfillFromTail: false, never undoes a re-ranker's deliberate drops from the coarse tail", async () => {
+      const dropOdd: ReRanker = { name: 'cap', rerank: (_ctx, ranked) => ranked.filter((c) => Number(c.itemId.slice(1)) % 2 === 0) };
+      const rec = createRecommender(
+        base({ slots: { home: { sources: [source('a', ids(10))], coarseKeep: 4, rerank: [dropOdd], backfillFromTail: false } } }),
+      );
+      const res = await rec.recommend({ slot: 'home', limit: 5 });
+      // i0..i3 survive coarse; the cap keeps i0, i2; the tail (i4..i9) never went through the chain
+      expect(res.items.map((i) => i.itemId)).toEqual(['i0', 'i2']);
+      const filling = createRecommender(base({ slots: { home: { sources: [source('a', ids(10))], coarseKeep: 4, rerank: [dropOdd] } } }));
+      expect((await filling.recommend({ slot: 'home', limit: 5 })).items.map((i) => i.itemId)).toEqual(['i0', 'i2', 'i4', 'i5', 'i6']);
+    });
+
+    it('filters policy-rejected items before coarse rank so they take no capacity', async () => {
+      const scored: string[][] = [];
+      const coarse: Ranker = { name: 'c', score: (_c, cands) => (scored.push(cands.map((c) => c.itemId)), { scores: cands.map(() => 1) }) };
+      const rec = createRecommender(
+        base({
+          shared: { coarse, policy: [{ name: 'no-i0', allows: (_c, c) => c.itemId !== 'i0' }] },
+          slots: { home: { sources: [source('a', ids(4))], coarseKeep: 2 } },
+        }),
+      );
+      const res = await rec.recommend({ slot: 'home', limit: 2 });
+      expect(scored[0]).toEqual(['i1', 'i2', 'i3']);
+      expect(res.items.map((i) => i.itemId)).toEqual(['i1', 'i2']);
+    });
+
+    it('reports the served slate, after the policy pass, to an optional slate metric', async () => {
+      const seen: string[][] = [];
+      const sink = {
+        ...recordingSink(),
+        slate: (_slot: string, slate: readonly Candidate[]) => void seen.push(slate.map((c) => c.itemId)),
+      };
+      const rec = createRecommender(base({ metrics: sink, shared: { policy: [{ name: 'no-i1', allows: (_c, c) => c.itemId !== 'i1' }] } }));
+      await rec.recommend({ slot: 'home', limit: 3 });
+      expect(seen).toEqual([['i0', 'i2', 'i3']]);
     });
 
     it('fails closed when a policy filter throws', async () => {

@@ -46,7 +46,11 @@ interface SlotPlan {
   coarseKeep: number;
   readonly coarse: Ranker | undefined;
   readonly rerank: readonly ReRanker[];
+  /** Stage path of each re-ranker, precomputed (`slot/rerank/name`). */
+  readonly rerankPaths: readonly string[];
   readonly policy: readonly PolicyFilter[];
+  readonly policyEarly: boolean;
+  readonly backfillFromTail: boolean;
   readonly paths: Readonly<Record<StageName | 'degraded', string>>;
 }
 
@@ -150,7 +154,10 @@ export class Recommender {
         coarseKeep: sc.coarseKeep,
         coarse: sc.coarse ?? this.shared.coarse,
         rerank: sc.rerank ?? [],
+        rerankPaths: (sc.rerank ?? []).map((r) => `${name}/rerank/${r.name}`),
         policy: [...(this.shared.policy ?? []), ...(sc.policy ?? [])],
+        policyEarly: sc.policyEarly ?? true,
+        backfillFromTail: sc.backfillFromTail ?? true,
         paths: {
           retrieval: `${name}/retrieval`,
           coarse: `${name}/coarse`,
@@ -247,6 +254,7 @@ class RequestRun {
   private readonly overrunTolMs: number;
   private orderedBy: OrderedBy = 'retrieval';
   private skipOptional = false;
+  private chainApplied = false;
   private retrievedCount = 0;
   private afterCoarse = 0;
 
@@ -340,6 +348,15 @@ class RequestRun {
     let cands = await this.retrieve();
     if (cands.length === 0) return this.fail('no_candidates', plan.paths.retrieval);
     this.retrievedCount = cands.length;
+    // Early policy pass: items that can never be served do not take coarse, feature or fine-rank
+    // capacity. The final pass after re-rank still runs on every path (filters are pure, so
+    // evaluating them twice gives the same answer and catches anything a later stage brings in).
+    if (plan.policyEarly && plan.policy.length > 0) {
+      const ctx = new StageCtx(this.req, this.requestId, plan.paths.policy, this.endAt, this.state, this.params);
+      cands = cands.filter((c) => allowedByAll(plan.policy, ctx, c));
+      // Everything retrieved is forbidden for this request: not a failure, just an empty slate.
+      if (cands.length === 0) return this.finish(cands, cands);
+    }
 
     // ---- 2. coarse rank ----
     const keep = this.req.overrides?.coarseKeep ?? plan.coarseKeep;
@@ -456,6 +473,7 @@ class RequestRun {
         if (m) c.meta = m;
       }
     }
+
     // Sorted here only when no coarse ranker will sort anyway; `execute` sorts on coarse failure.
     if (!this.plan.coarse) cands.sort(byScoreDesc);
     return cands;
@@ -580,8 +598,13 @@ class RequestRun {
     const t = now();
     const stageDeadline = now() + Math.max(0, this.available(plan.budgets.rerank));
     let current = ranked;
-    for (const rr of plan.rerank) {
-      const path = `${plan.paths.rerank}/${rr.name}`;
+    // One membership map for the whole chain enforces the subset invariant: stamp k means "was in
+    // the input of re-ranker k". An output item is kept iff its stamp is k, and is then re-stamped
+    // k + 1, which also drops duplicates. One allocation per request instead of a Set per re-ranker.
+    let stamps: Map<Candidate, number> | undefined;
+    for (let k = 0; k < plan.rerank.length; k++) {
+      const rr = plan.rerank[k] as ReRanker;
+      const path = plan.rerankPaths[k] as string;
       const left = stageDeadline - now();
       if (this.skipOptional || left < Math.min(this.minStageMs, plan.budgets.rerank)) {
         if (!this.skipOptional) this.record('deadline_near', path, undefined, `${Math.max(0, left).toFixed(2)} ms left`);
@@ -605,7 +628,21 @@ class RequestRun {
         this.record('rerank_failed', path, CoreErrors.create('RECSPINE_ERR_STAGE_FAILED', `${path} returned a non-array`, { stage: path }));
         continue;
       }
-      current = subsetOf(out, current);
+      if (!stamps) {
+        stamps = new Map();
+        for (const c of current) stamps.set(c, k);
+      } else {
+        for (const c of current) stamps.set(c, k);
+      }
+      const kept: Candidate[] = [];
+      for (const c of out) {
+        if (stamps.get(c) === k) {
+          stamps.set(c, k + 1);
+          kept.push(c);
+        }
+      }
+      current = kept;
+      this.chainApplied = true;
       if (now() > deadlineAt + this.overrunTolMs) this.record('stage_overrun', path);
     }
     this.time('rerank', t);
@@ -632,7 +669,10 @@ class RequestRun {
       }
     };
     take(ordered);
-    take(tail);
+    // The coarse-trimmed tail never went through the re-rank chain: by default it still backfills
+    // a short slate (availability first); slots whose re-rankers make hard promises (caps) can set
+    // `backfillFromTail: false` so a re-ranker's deliberate drops are never undone.
+    if (!this.chainApplied || plan.backfillFromTail) take(tail);
     this.time('policy', t);
     return this.respond(slate);
   }
@@ -713,6 +753,7 @@ class RequestRun {
     }
     const totalMs = now() - this.t0;
     sink.request(plan.name, totalMs, this.degraded.length > 0, items.length);
+    sink.slate?.(plan.name, slate);
     const arm = this.req.overrides?.arm;
     return {
       requestId: this.requestId,
@@ -758,22 +799,6 @@ function newCandidate(itemId: string, score: number, meta: Candidate['meta']): C
     meta,
     explore: undefined,
   };
-}
-
-/** Keeps only candidates that were in `input`, once each, in `out`'s order (the subset invariant). */
-function subsetOf(out: readonly Candidate[], input: readonly Candidate[]): Candidate[] {
-  // Fast path: a re-ranker that returned exactly a prefix-preserving copy needs no set.
-  if (out.length === input.length) {
-    let same = true;
-    for (let i = 0; i < out.length && same; i++) same = out[i] === input[i];
-    if (same) return out as Candidate[];
-  }
-  const allowed = new Set(input);
-  const result: Candidate[] = [];
-  for (const c of out) {
-    if (allowed.delete(c)) result.push(c);
-  }
-  return result;
 }
 
 function isFeatureBatch(v: unknown, n: number): v is FeatureBatch {

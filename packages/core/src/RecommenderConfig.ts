@@ -40,6 +40,17 @@ export interface SlotConfig {
   readonly rerank?: readonly ReRanker[];
   /** Slot-specific policy filters, applied after the shared ones. */
   readonly policy?: readonly PolicyFilter[];
+  /**
+   * Also apply the policy filters right after retrieval, so rejected items take no coarse,
+   * feature or fine-rank capacity (the final pass still runs last, always). Default true.
+   */
+  readonly policyEarly?: boolean;
+  /**
+   * Backfill a short slate from the candidates coarse rank trimmed away. Those never went
+   * through the re-rank chain, so set false when re-rankers make hard promises (caps) that must
+   * hold even when the slate comes out short. Default true.
+   */
+  readonly backfillFromTail?: boolean;
   /** Overrides of the shared budgets and SLA. */
   readonly slaMs?: number;
   readonly budgets?: Partial<StageBudgets>;

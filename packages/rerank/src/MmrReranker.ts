@@ -1,4 +1,5 @@
 import type { Candidate, ReRanker, StageContext } from '@recspine/core';
+import { dot, inverseNorm } from './internal/dot.js';
 import { normaliseRelevance } from './internal/relevance.js';
 import { Scratch } from './internal/scratch.js';
 import { configNumber, paramNumber } from './internal/validate.js';
@@ -28,9 +29,12 @@ export interface MmrOptions {
  * score min-max normalised over the input (so λ is scale-free). The rest of the input follows in
  * its input order as the reserve. The output is a permutation of the input; scores are untouched.
  *
- * Cost: O(n·d) to normalise embeddings into a contiguous scratch buffer, then O(limit·n·d) dot
- * products; the running max-similarity per candidate is updated incrementally, so no n×n matrix is
- * ever built. Buffers are per instance and reused (no per-request typed-array allocation).
+ * Cost: at most O(limit·n·d)
+ * for the dot products, usually far less: selection is lazy-greedy on a max-heap (a candidate's
+ * max-similarity is brought up to date only when it reaches the top, since a stale value can only
+ * overestimate it), which picks exactly what the eager algorithm picks. No n×n matrix is ever
+ * built, no embedding is copied (inverse norms are cached per embedding object, in a WeakMap, so
+ * embeddings must not be mutated in place), and buffers are per instance and reused.
  *
  * Candidates without an embedding (or with one of the wrong length, or all zeros) have similarity
  * 0 to everything: they compete on relevance alone. Negative cosines count as 0 (an opposite item
@@ -48,12 +52,13 @@ export class MmrReranker implements ReRanker {
   private readonly lambda: number;
   private readonly dimension: number | undefined;
   private readonly scratch = new Scratch();
+  private readonly vecs: (Float32Array | undefined)[] = [];
+  private readonly invNorms = new WeakMap<Float32Array, number>();
 
   constructor(options: MmrOptions = {}) {
     this.name = options.name ?? 'mmr';
     this.lambda = configNumber(options.lambda, 0.7, 'lambda', 0, 1);
-    this.dimension =
-      options.dimension === undefined ? undefined : configNumber(options.dimension, 0, 'dimension', 1, 1 << 16, true);
+    this.dimension = options.dimension === undefined ? undefined : configNumber(options.dimension, 0, 'dimension', 1, 1 << 16, true);
   }
 
   rerank(ctx: StageContext, ranked: Candidate[], limit: number): Candidate[] {
@@ -72,56 +77,99 @@ export class MmrReranker implements ReRanker {
     const maxSim = s.float64(1, n);
     const picked = s.flags(0, n);
     const hasEmb = s.flags(1, n);
-    const emb = s.float32(0, Math.max(1, n * dim));
+    const inv = s.float64(3, n);
+    const vecs = this.vecs;
+    vecs.length = n;
     normaliseRelevance(ranked, n, rel);
 
-    // Unit-normalise every embedding into one contiguous buffer (row i at i*dim).
+    // Inverse norms are cached per embedding object (catalog embeddings are immutable), so a request
+    // copies nothing and computes a norm only for an embedding it has never seen.
+    const norms = this.invNorms;
     for (let i = 0; i < n; i++) {
       const e = (ranked[i] as Candidate).meta?.embedding;
+      vecs[i] = e;
       if (dim === 0 || e === undefined || e.length !== dim) continue;
-      let ss = 0;
-      for (let d = 0; d < dim; d++) {
-        const v = e[d] as number;
-        ss += v * v;
+      let r = norms.get(e);
+      if (r === undefined) {
+        r = inverseNorm(e);
+        norms.set(e, r);
       }
-      if (!(ss > 0) || !Number.isFinite(ss)) continue;
-      const inv = 1 / Math.sqrt(ss);
-      const off = i * dim;
-      for (let d = 0; d < dim; d++) emb[off + d] = (e[d] as number) * inv;
+      if (r === 0) continue;
+      inv[i] = r;
       hasEmb[i] = 1;
     }
     maxSim.fill(0, 0, n);
+    // Lazy greedy (Minoux 1978) on a max-heap: a candidate's max-similarity is brought up to date
+    // only when it reaches the top of the heap. A stale key is an upper bound of the true value
+    // (maxSim only grows), so the picks are exactly those of the eager algorithm, ties included
+    // (the heap orders by key, then by input position).
+    const fresh = s.int32(0, n); // picks already accounted for in maxSim[i]
+    fresh.fill(0, 0, n);
+    const order = s.int32(1, k);
+    const heap = s.int32(2, n);
+    const key = s.float64(2, n);
+    for (let i = 0; i < n; i++) {
+      heap[i] = i;
+      key[i] = lambda * (rel[i] as number);
+    }
+    let size = n;
+    for (let h = (size >> 1) - 1; h >= 0; h--) siftDown(heap, key, h, size);
 
     const out: Candidate[] = new Array<Candidate>(n);
     const w = 1 - lambda;
     for (let p = 0; p < k; p++) {
-      let best = -1;
-      let bestVal = -Infinity;
-      for (let i = 0; i < n; i++) {
-        if (picked[i] === 1) continue;
-        const v = lambda * (rel[i] as number) - w * (maxSim[i] as number);
-        if (v > bestVal) {
-          bestVal = v;
-          best = i;
+      for (;;) {
+        const top = heap[0] as number;
+        if (fresh[top] === p) {
+          picked[top] = 1;
+          order[p] = top;
+          out[p] = ranked[top] as Candidate;
+          heap[0] = heap[--size] as number;
+          siftDown(heap, key, 0, size);
+          break;
         }
-      }
-      picked[best] = 1;
-      out[p] = ranked[best] as Candidate;
-      if (p + 1 === k || hasEmb[best] !== 1) {
-        // An item without an embedding has similarity 0 to all: the max only moves up from 0.
-        continue;
-      }
-      const bo = best * dim;
-      for (let i = 0; i < n; i++) {
-        if (picked[i] === 1 || hasEmb[i] !== 1) continue;
-        const io = i * dim;
-        let dot = 0;
-        for (let d = 0; d < dim; d++) dot += (emb[io + d] as number) * (emb[bo + d] as number);
-        if (dot > (maxSim[i] as number)) maxSim[i] = dot;
+        if (hasEmb[top] === 1) {
+          const a = vecs[top] as Float32Array;
+          const ia = inv[top] as number;
+          let ms = maxSim[top] as number;
+          for (let t = fresh[top] as number; t < p; t++) {
+            const j = order[t] as number;
+            if (hasEmb[j] !== 1) continue;
+            const cos = dot(a, vecs[j] as Float32Array, dim) * ia * (inv[j] as number);
+            if (cos > ms) ms = cos;
+          }
+          maxSim[top] = ms;
+        }
+        fresh[top] = p;
+        key[top] = lambda * (rel[top] as number) - w * (maxSim[top] as number);
+        siftDown(heap, key, 0, size);
       }
     }
     let q = k;
     for (let i = 0; i < n; i++) if (picked[i] !== 1) out[q++] = ranked[i] as Candidate;
     return out;
   }
+}
+
+/** `a` ranks above `b`: larger key, then earlier input position. */
+function above(key: Float64Array, a: number, b: number): boolean {
+  const ka = key[a] as number;
+  const kb = key[b] as number;
+  return ka > kb || (ka === kb && a < b);
+}
+
+function siftDown(heap: Int32Array, key: Float64Array, from: number, size: number): void {
+  let h = from;
+  const item = heap[h] as number;
+  for (;;) {
+    const l = 2 * h + 1;
+    if (l >= size) break;
+    const r = l + 1;
+    let c = l;
+    if (r < size && above(key, heap[r] as number, heap[l] as number)) c = r;
+    if (!above(key, heap[c] as number, item)) break;
+    heap[h] = heap[c] as number;
+    h = c;
+  }
+  heap[h] = item;
 }

@@ -16,11 +16,12 @@ export const RerankErrors = defineErrors({
   },
   RECSPINE_ERR_RERANK_EXPOSURE_STORE: {
     category: 'dependency',
-    description: "The creator-exposure store threw; the fairness re-ranker is skipped for this request.",
+    description: 'The creator-exposure store threw; the fairness re-ranker is skipped for this request.',
   },
   RECSPINE_ERR_RERANK_ITEM_STATS: {
     category: 'dependency',
-    description: 'The item-statistics reader (streaming item counters) threw; the exploration re-ranker is skipped for this request.',
+    description:
+      'The item-statistics reader (streaming item counters) or the exploration pool predicate threw; the exploration re-ranker is skipped for this request.',
   },
 });
 

@@ -61,7 +61,18 @@ const KNOWN_TOP = new Set([
   'degrader',
   'overrunToleranceMs',
 ]);
-const KNOWN_SLOT = new Set(['sources', 'retrieveK', 'coarseKeep', 'coarse', 'rerank', 'policy', 'slaMs', 'budgets']);
+const KNOWN_SLOT = new Set([
+  'sources',
+  'retrieveK',
+  'coarseKeep',
+  'coarse',
+  'rerank',
+  'policy',
+  'policyEarly',
+  'backfillFromTail',
+  'slaMs',
+  'budgets',
+]);
 const KNOWN_SHARED = new Set(['features', 'coarse', 'fine', 'degraded', 'policy', 'catalog', 'fallback']);
 const SLOT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 
@@ -152,6 +163,8 @@ export function validateConfig(config: RecommenderConfig): void {
       if (!Array.isArray(sc.policy)) fail(`${f}.policy`, 'must be an array');
       (sc.policy as unknown[]).forEach((p, i) => stage(p, `${f}.policy[${i}]`, 'allows'));
     }
+    for (const k of ['policyEarly', 'backfillFromTail'])
+      if (sc[k] !== undefined && typeof sc[k] !== 'boolean') fail(`${f}.${k}`, 'must be a boolean');
     if (sc.slaMs !== undefined) positiveMs(sc.slaMs, `${f}.slaMs`);
     if (sc.budgets !== undefined) budgets(sc.budgets, `${f}.budgets`, true);
     const sla = (sc.slaMs as number | undefined) ?? (c.slaMs as number);

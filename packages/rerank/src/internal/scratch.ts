@@ -5,15 +5,11 @@
  */
 export class Scratch {
   private f64: Float64Array[] = [];
-  private f32: Float32Array[] = [];
   private i32: Int32Array[] = [];
   private u8: Uint8Array[] = [];
 
   float64(slot: number, n: number): Float64Array {
     return grow(this.f64, slot, n, (m) => new Float64Array(m));
-  }
-  float32(slot: number, n: number): Float32Array {
-    return grow(this.f32, slot, n, (m) => new Float32Array(m));
   }
   int32(slot: number, n: number): Int32Array {
     return grow(this.i32, slot, n, (m) => new Int32Array(m));
