@@ -15,7 +15,7 @@ import { DAY_S } from './World.js';
  * ```text
  * a      = s_u · t_i                                   affinity, in [-1, 1]
  * f      = exp(-age / 10)                              freshness
- * pClick = σ(-3.2 + 3.5 a + 2.4 (q - ½) + 0.6 f + 0.35 z_c + 1.0 L - 0.8 (1 - L) + ε_ui)
+ * pClick = σ(-2.6 + 3.5 a + 2.4 (q - ½) + 0.6 f + 0.35 z_c + 1.0 L - 0.8 (1 - L) + ε_ui)
  * watch  = σ(-0.3 + 2.5 a + 3.0 (q - ½) + ε_ui / 2)    expected watched fraction, given a click
  * pReport= σ(-4.5 + 2.5 M - 3.0 (q - ½) - 1.0 a)        P(report | click)
  * pSat   = σ(-0.5 + 2.0 a + 4.0 (q - ½) - 1.5 M)         P(satisfied | click)
@@ -74,7 +74,7 @@ export function groundTruth(world: World, u: number, i: number, tS: number, out:
   const L = world.userLanguage[u] === world.itemLanguage[i] ? 1 : 0;
   const M = world.itemMisinfo[i] as number;
   const eps = 0.35 * hashGaussian(world.cfg.seed, NOISE_TAG, u, i);
-  out.pClick = sigmoid(-3.2 + 3.5 * a + 2.4 * q + 0.6 * f + 0.35 * z + 1.0 * L - 0.8 * (1 - L) + eps);
+  out.pClick = sigmoid(-2.6 + 3.5 * a + 2.4 * q + 0.6 * f + 0.35 * z + 1.0 * L - 0.8 * (1 - L) + eps);
   out.watch = sigmoid(-0.3 + 2.5 * a + 3.0 * q + eps / 2);
   out.pReport = sigmoid(-4.5 + 2.5 * M - 3.0 * q - 1.0 * a);
   out.pSat = sigmoid(-0.5 + 2.0 * a + 4.0 * q - 1.5 * M);

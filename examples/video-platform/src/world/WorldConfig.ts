@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { VideoPlatformErrors } from '../errors.js';
 
 /** Version of the on-disk world format; part of the cache key. */
-export const WORLD_SCHEMA_VERSION = 1;
+export const WORLD_SCHEMA_VERSION = 2;
 
 /**
  * The settings of a synthetic world. Every field is part of the cache key, so a world is
@@ -36,7 +36,7 @@ export interface WorldConfig {
   readonly misinformationShare: number;
   /** Logging policy: share of uniformly random picks mixed into the popularity draw. */
   readonly explorationRate: number;
-  /** Recent-history length kept per user (the pooled history feature). */
+  /** Recent-history length kept per user (the pooled history feature): clicks with watched fraction ≥ 0.1. */
   readonly historyLength: number;
   /**
    * Deliberate distribution shift of the held-out window, for testing the drift gate: 0 = none.
@@ -92,7 +92,8 @@ export function resolveWorldConfig(partial: Partial<WorldConfig> & { seed: numbe
   const cfg: WorldConfig = { ...DEFAULTS, ...WORLD_PRESETS[preset], ...partial };
   const int = (k: keyof WorldConfig, min: number, max: number): void => {
     const v = cfg[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(k, `must be an integer in [${min}, ${max}], got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      fail(k, `must be an integer in [${min}, ${max}], got ${String(v)}`);
   };
   const share = (k: keyof WorldConfig, max = 1): void => {
     const v = cfg[k];

@@ -36,9 +36,13 @@ export function readColumn<D extends DType>(dir: string, col: ColumnFile & { dty
   const Ctor = CTOR[col.dtype];
   const n = col.shape.reduce((a, b) => a * b, 1);
   if (buf.byteLength !== n * Ctor.BYTES_PER_ELEMENT) {
-    throw VideoPlatformErrors.create('RECSPINE_ERR_VP_ARTIFACT', `${col.file}: expected ${n} ${col.dtype} values, file has ${buf.byteLength} bytes`, {
-      stage: 'artifacts',
-    });
+    throw VideoPlatformErrors.create(
+      'RECSPINE_ERR_VP_ARTIFACT',
+      `${col.file}: expected ${n} ${col.dtype} values, file has ${buf.byteLength} bytes`,
+      {
+        stage: 'artifacts',
+      },
+    );
   }
   const copy = new Uint8Array(buf.byteLength);
   copy.set(buf);

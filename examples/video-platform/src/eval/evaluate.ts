@@ -1,0 +1,380 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RecRequest, StageContext } from '@recspine/core';
+import { createRecommender, MapItemCatalog } from '@recspine/core';
+import type { FeatureSpec } from '../train/FeatureSpec.js';
+import { FeatureAssembler, emptyRows } from '../train/FeatureSpec.js';
+import type { ModelCard } from '../train/ModelCard.js';
+import type { ModelsHandle } from '../train/trainModels.js';
+import type { WorldHandle } from '../world/generateWorld.js';
+import { groundTruth, newTruth, OBJECTIVE } from '../world/GroundTruth.js';
+import { readColumn } from '../world/internal/binio.js';
+import { progress, progressDefault } from '../world/internal/progress.js';
+import { Rng } from '../world/internal/random.js';
+import { World } from '../world/World.js';
+import { WorldData } from '../world/WorldData.js';
+import { CreatorCapReRanker } from './adapters/CreatorCapReRanker.js';
+import { EvalWorld } from './adapters/EvalWorld.js';
+import { ListSource, freshOrder } from './adapters/ListSource.js';
+import { OnnxRanker } from './adapters/OnnxRanker.js';
+import { policyFilters } from './adapters/policyFilters.js';
+import { TwoTowerSource } from './adapters/TwoTowerSource.js';
+import { UserFeatureSource } from './adapters/UserFeatureSource.js';
+import { WorldFeatureFetcher } from './adapters/WorldFeatureFetcher.js';
+import type { DriftReport } from './DriftGate.js';
+import { driftGate } from './DriftGate.js';
+import { entropy, mean, ndcg, recall, topK } from './metrics.js';
+import { OnnxModel } from './OnnxModel.js';
+
+/** Options of {@link evaluate}. */
+export interface EvalOptions {
+  /** Held-out users evaluated (first session of each distinct user in the held-out window). */
+  readonly maxUsers?: number;
+  /** Size of the "truly engaged" set per user for recall: their top items by true expected objective. */
+  readonly relevantPerUser?: number;
+  readonly retrieveK?: number;
+  readonly driftThreshold?: number;
+  readonly progress?: boolean;
+}
+
+/** Slate health of the full pipeline's slates. */
+export interface SlateHealth {
+  /** Mean over slates of 1 − mean pairwise cosine of the items' content embeddings. */
+  readonly diversity: number;
+  /** Mean distinct categories per slate. */
+  readonly distinctCategories: number;
+  /** Entropy (nats) of the creators of all served items, pooled over slates. */
+  readonly creatorEntropy: number;
+  readonly distinctCreators: number;
+  /** Share of served items that were cold at the split (< 5 logged impressions). */
+  readonly coldItemShare: number;
+}
+
+/** One seed's evaluation (the `metrics.seeds[]` entry of `bench-results/eval.json`). */
+export interface SeedEval {
+  readonly seed: number;
+  readonly users: number;
+  readonly items: number;
+  readonly evalUsers: number;
+  readonly coldEvalUsers: number;
+  /** NDCG@10 of the full pipeline (retrieval → coarse → fine → re-rank → policy) on realised held-out engagement. */
+  readonly ndcg10: number;
+  readonly oracleNdcg10: number;
+  readonly popularityNdcg10: number;
+  /** Feature store down: core's degraded path with the degraded-mode model. */
+  readonly degradedNdcg10: number;
+  /** Same slates scored with expected (not realised) gains: oracle = 1 by construction. */
+  readonly expectedGain: { readonly ndcg10: number; readonly popularityNdcg10: number; readonly degradedNdcg10: number };
+  readonly twoTowerRecall1000: number;
+  readonly popularityRecall1000: number;
+  /** Union of every source's list as configured in the pipeline (two-tower 1000 + popularity 1000 + fresh 300). */
+  readonly portfolioRecall1000: number;
+  readonly aucByHead: Readonly<Record<string, number>>;
+  readonly degradedAucByHead: Readonly<Record<string, number>>;
+  readonly coarseAuc: number;
+  readonly slateHealth: SlateHealth;
+  /** How many degraded-run requests core actually ordered with the degraded model. */
+  readonly degradedOrderedShare: number;
+  readonly drift: Pick<DriftReport, 'threshold' | 'maxPsi' | 'worst' | 'drifted' | 'exempt' | 'promoted'>;
+  readonly trainSeconds: number;
+  readonly trainCpuSeconds: number;
+  readonly evalSeconds: number;
+  readonly composition: string;
+}
+
+function stageCtx(request: RecRequest): StageContext {
+  return {
+    request,
+    requestId: 'eval',
+    stage: 'eval',
+    signal: new AbortController().signal,
+    deadlineAt: Number.POSITIVE_INFINITY,
+    remainingMs: () => Number.POSITIVE_INFINITY,
+    state: new Map(),
+    params: {},
+  };
+}
+
+/**
+ * Offline evaluation on the held-out window of a world, composing the pipeline through core's
+ * `createRecommender` with local adapters over the exported ONNX models (see `adapters/`).
+ *
+ * Labels: because the world is synthetic, every held-out user's engagement with *every* item can
+ * be drawn from the truth at the request time (full-information labels: click ~ pClick, then
+ * watched fraction, report, satisfaction as in the log). NDCG@10 gains are the realised values
+ * `click · (w + ½ sat − 3 report)`, floored at 0; the ideal is over all eligible published items.
+ * The oracle ranks by the true expected objective. Recall@1000 counts the user's top-100 items by
+ * true expected objective ("what the user truly engages with most").
+ */
+export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: EvalOptions = {}): Promise<SeedEval> {
+  const t0 = performance.now();
+  const data = WorldData.load(world.dir);
+  const truthWorld = World.build(data.manifest.config);
+  const mm = models.manifest;
+  const mdir = models.dir;
+  const E = readColumn(mdir, { ...mm.itemEmbeddings, dtype: 'f32' });
+  const pop = readColumn(mdir, { ...mm.popularity, dtype: 'i32' });
+  const w = new EvalWorld(data, mm, E, mm.itemEmbeddings.shape[1] as number, pop);
+  const [userTower, coarseM, fineM, degM] = await Promise.all([
+    OnnxModel.load(mdir, mm.models.userTower),
+    OnnxModel.load(mdir, mm.models.coarse),
+    OnnxModel.load(mdir, mm.models.fine),
+    OnnxModel.load(mdir, mm.models.degraded),
+  ]);
+  const users = new UserFeatureSource(data);
+  const twoTower = new TwoTowerSource(w, userTower, users);
+  const popular = new ListSource('popular', w, pop);
+  const fresh = new ListSource('fresh', w, freshOrder(w));
+  const K = opts.retrieveK ?? 1000;
+  const ageBandOf = (id: string | undefined) => {
+    const m = id === undefined ? null : /^u(\d+)$/.exec(id);
+    return m ? (data.ageNames[data.userAgeBand[Number(m[1])] as number] as string) : undefined;
+  };
+  const build = (featuresDown: boolean) =>
+    createRecommender({
+      slaMs: 60_000,
+      budgets: { retrieval: 20_000, coarse: 10_000, features: 10_000, fine: 10_000, rerank: 5_000 },
+      shared: {
+        features: new WorldFeatureFetcher(w, users, featuresDown),
+        coarse: new OnnxRanker('coarse', 'coarse', coarseM, w),
+        fine: new OnnxRanker('fine', 'fine', fineM, w),
+        degraded: new OnnxRanker('degraded', 'degraded', degM, w),
+        policy: policyFilters(ageBandOf),
+        catalog: new MapItemCatalog(w.catalog),
+      },
+      slots: {
+        homepage: {
+          sources: [
+            { source: twoTower, k: K },
+            { source: popular, k: K },
+            { source: fresh, k: 300 },
+          ],
+          coarseKeep: 200,
+          rerank: [new CreatorCapReRanker(2)],
+        },
+      },
+      // Offline evaluation measures quality: no breaker may trip on the deliberate outage.
+      breakers: { default: { kind: 'consecutive', threshold: 1_000_000 } },
+    });
+  const full = build(false);
+  const degraded = build(true);
+
+  // Held-out users: the first held-out session of each distinct user, in time order.
+  const ses = data.sessions;
+  const maxUsers = opts.maxUsers ?? 300;
+  const picked: number[] = [];
+  const seen = new Set<number>();
+  for (let s = data.manifest.counts.trainSessions; s < ses.n && picked.length < maxUsers; s++) {
+    const u = ses.user[s] as number;
+    if (seen.has(u)) continue;
+    seen.add(u);
+    picked.push(s);
+  }
+
+  const N = data.nItems;
+  const R = opts.relevantPerUser ?? 100;
+  const tr = newTruth();
+  const V = new Float64Array(N);
+  const realised = new Float64Array(N);
+  const expected = new Float64Array(N);
+  const rng = new Rng(data.manifest.config.seed, 0xe7a1);
+  const acc = {
+    nd: [] as number[],
+    or: [] as number[],
+    pop: [] as number[],
+    deg: [] as number[],
+    ndE: [] as number[],
+    popE: [] as number[],
+    degE: [] as number[],
+  };
+  const rec = { tt: [] as number[], pop: [] as number[], port: [] as number[] };
+  let degradedOrdered = 0;
+  let cold = 0;
+  const diversity: number[] = [];
+  const distinctCats: number[] = [];
+  const creators = new Map<number, number>();
+  let served = 0;
+  let servedCold = 0;
+  const bar = progress('eval: users', picked.length, opts.progress ?? progressDefault());
+  const D = data.dim;
+  for (const s of picked) {
+    const u = ses.user[s] as number;
+    if (data.splitHistoryLen[u] === 0) cold++;
+    const tS = ses.timeS[s] as number;
+    const nowMs = data.ms(tS);
+    for (let i = 0; i < N; i++) {
+      const ok = data.eligible(u, i) && (data.itemPublishedS[i] as number) <= tS;
+      if (!ok) {
+        V[i] = Number.NEGATIVE_INFINITY;
+        realised[i] = 0;
+        expected[i] = 0;
+        continue;
+      }
+      groundTruth(truthWorld, u, i, tS, tr);
+      V[i] = tr.value;
+      expected[i] = Math.max(0, tr.value);
+      let g = 0;
+      if (rng.next() < tr.pClick) {
+        const wf = Math.min(1, Math.max(0, tr.watch + 0.15 * rng.gaussian()));
+        const rep = rng.next() < tr.pReport ? 1 : 0;
+        const sat = rep === 0 && rng.next() < tr.pSat ? 1 : 0;
+        g = Math.max(0, wf + OBJECTIVE.satisfaction * sat - OBJECTIVE.report * rep);
+      }
+      realised[i] = g;
+    }
+    const allowed = (i: number) => V[i] !== Number.NEGATIVE_INFINITY;
+    const relevant = new Set(topK(V, R, allowed));
+    const request: RecRequest = {
+      slot: 'homepage',
+      userId: `u${u}`,
+      limit: 10,
+      context: {
+        region: data.regionNames[ses.region[s] as number] as string,
+        device: data.deviceNames[ses.device[s] as number] as string,
+        language: data.languageNames[data.userLanguage[u] as number] as string,
+        nowMs,
+      },
+    };
+    const ctx = stageCtx(request);
+    const ttList = (await twoTower.retrieve(ctx, K)).map((x) => w.indexOf(x.itemId));
+    const popList = popular.retrieve(ctx, K).map((x) => w.indexOf(x.itemId));
+    const freshList = fresh.retrieve(ctx, 300).map((x) => w.indexOf(x.itemId));
+    rec.tt.push(recall(ttList, relevant));
+    rec.pop.push(recall(popList, relevant));
+    rec.port.push(recall([...ttList, ...popList, ...freshList], relevant));
+
+    const res = await full.recommend(request);
+    const slate = res.items.map((x) => w.indexOf(x.itemId));
+    const resD = await degraded.recommend(request);
+    if (resD.orderedBy === 'degraded') degradedOrdered++;
+    const slateD = resD.items.map((x) => w.indexOf(x.itemId));
+    const popSlate: number[] = [];
+    for (let r = 0; r < pop.length && popSlate.length < 10; r++) if (allowed(pop[r] as number)) popSlate.push(pop[r] as number);
+    const oracle = topK(V, 10, allowed);
+    const gains = (list: number[], g: Float64Array) => list.map((i) => (i < 0 ? 0 : (g[i] as number)));
+    acc.nd.push(ndcg(gains(slate, realised), realised, 10));
+    acc.deg.push(ndcg(gains(slateD, realised), realised, 10));
+    acc.pop.push(ndcg(gains(popSlate, realised), realised, 10));
+    acc.or.push(ndcg(gains(oracle, realised), realised, 10));
+    acc.ndE.push(ndcg(gains(slate, expected), expected, 10));
+    acc.degE.push(ndcg(gains(slateD, expected), expected, 10));
+    acc.popE.push(ndcg(gains(popSlate, expected), expected, 10));
+
+    // Slate health.
+    let sim = 0;
+    let pairs = 0;
+    for (let a = 0; a < slate.length; a++)
+      for (let b = a + 1; b < slate.length; b++) {
+        sim += cosine(data.itemContent, slate[a] as number, slate[b] as number, D);
+        pairs++;
+      }
+    if (pairs > 0) diversity.push(1 - sim / pairs);
+    distinctCats.push(new Set(slate.map((i) => data.itemCategory[i] as number)).size);
+    for (const i of slate) {
+      const c = data.itemCreator[i] as number;
+      creators.set(c, (creators.get(c) ?? 0) + 1);
+      served++;
+      if ((data.splitImps[i] as number) < 5) servedCold++;
+    }
+    bar.tick();
+  }
+  bar.stop();
+  await Promise.all([userTower.release(), coarseM.release(), fineM.release(), degM.release()]);
+
+  const card = (name: string) => JSON.parse(readFileSync(join(mdir, `${name}.card.json`), 'utf8')) as ModelCard;
+  const aucOf = (c: ModelCard) =>
+    Object.fromEntries(
+      Object.entries(c.metrics)
+        .filter(([k]) => k.startsWith('auc.'))
+        .map(([k, v]) => [k.slice(4), v]),
+    );
+  const fineSpecJson = JSON.parse(readFileSync(join(mdir, mm.models.fine.featureSpec), 'utf8')) as FeatureSpec;
+  const drift = driftOnLogs(data, fineSpecJson, opts.driftThreshold ?? 0.25);
+  return {
+    seed: data.manifest.config.seed,
+    users: data.nUsers,
+    items: N,
+    evalUsers: picked.length,
+    coldEvalUsers: cold,
+    ndcg10: mean(acc.nd),
+    oracleNdcg10: mean(acc.or),
+    popularityNdcg10: mean(acc.pop),
+    degradedNdcg10: mean(acc.deg),
+    expectedGain: { ndcg10: mean(acc.ndE), popularityNdcg10: mean(acc.popE), degradedNdcg10: mean(acc.degE) },
+    twoTowerRecall1000: mean(rec.tt),
+    popularityRecall1000: mean(rec.pop),
+    portfolioRecall1000: mean(rec.port),
+    aucByHead: aucOf(card('fine')),
+    degradedAucByHead: aucOf(card('degraded')),
+    coarseAuc: aucOf(card('coarse'))['score'] ?? Number.NaN,
+    slateHealth: {
+      diversity: mean(diversity),
+      distinctCategories: mean(distinctCats),
+      creatorEntropy: entropy(creators.values()),
+      distinctCreators: creators.size,
+      coldItemShare: served > 0 ? servedCold / served : 0,
+    },
+    degradedOrderedShare: picked.length > 0 ? degradedOrdered / picked.length : 0,
+    drift: {
+      threshold: drift.threshold,
+      maxPsi: drift.maxPsi,
+      worst: drift.worst,
+      drifted: drift.drifted,
+      exempt: drift.exempt,
+      promoted: drift.promoted,
+    },
+    trainSeconds: mm.trainSeconds,
+    trainCpuSeconds: mm.trainCpuSeconds,
+    evalSeconds: (performance.now() - t0) / 1000,
+    composition:
+      'core createRecommender + local adapters (TwoTowerSource exact search, ListSource popular/fresh, OnnxRanker coarse/fine/degraded, WorldFeatureFetcher, CreatorCapReRanker, policy filters): @recspine/retrieval, rank, rerank and features were skeletons',
+  };
+}
+
+function cosine(C: Float32Array, a: number, b: number, D: number): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let d = 0; d < D; d++) {
+    const x = C[a * D + d] as number;
+    const y = C[b * D + d] as number;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return ab / Math.sqrt(aa * bb || 1);
+}
+
+/**
+ * The drift gate on logged data: a model's inputs, assembled from the served features of (up to
+ * 20k) impressions of the last training day — recent training data, so slow trends such as
+ * growing counters do not count as drift — vs (up to 20k) held-out-window (serving) impressions.
+ */
+export function driftOnLogs(data: WorldData, spec: FeatureSpec, threshold = 0.25): DriftReport {
+  const asm = new FeatureAssembler(spec);
+  const trainN = data.manifest.counts.trainImpressions;
+  const n = data.impressions.n;
+  const sample = (from: number, to: number): { X: Float32Array; rows: number } => {
+    const rows = Math.min(20_000, to - from);
+    const X = new Float32Array(rows * spec.width);
+    const scratch = emptyRows();
+    const stride = (to - from) / rows;
+    for (let k = 0; k < rows; k++) {
+      const r = from + Math.floor(k * stride);
+      const s = data.impressions.session[r] as number;
+      asm.assemble(
+        { ...scratch, user: data.userRowOfSession(s), item: data.itemRowOfImpression(r), context: data.contextOfSession(s) },
+        X,
+        k * spec.width,
+      );
+    }
+    return { X, rows };
+  };
+  const lastDayS = data.manifest.splitS - 86_400;
+  let from = trainN;
+  while (from > 0 && (data.sessions.timeS[data.impressions.session[from - 1] as number] as number) >= lastDayS) from--;
+  const tr = sample(from, trainN);
+  const held = sample(trainN, n);
+  // Cumulative impression counters grow by construction from one day to the next: reported, not gated.
+  return driftGate(spec, tr.X, tr.rows, held.X, held.rows, threshold, ['item.log1p_impressions', 'catalog.log1p_impressions']);
+}
