@@ -55,6 +55,7 @@ export const HTTP_ERRORS = {
 
 interface RecommendBody {
   userId?: string;
+  requestId?: string;
   limit?: number;
   query?: string;
   itemId?: string;
@@ -136,6 +137,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
           limit: b.limit ?? 20,
           ...(b.userId !== undefined ? { userId: b.userId } : {}),
           ...(b.query !== undefined ? { query: b.query } : {}),
+          ...(b.requestId !== undefined ? { requestId: b.requestId } : {}),
           context: { ...b.context, ...(b.itemId !== undefined ? { itemId: b.itemId } : {}), nowMs: Date.now() },
           overrides: assignment.overrides,
         };

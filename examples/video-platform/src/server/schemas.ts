@@ -8,6 +8,8 @@ export const recommendBodySchema = {
   additionalProperties: false,
   properties: {
     userId: id,
+    /** Client-supplied request id (tracing; also makes exploration draws replayable). */
+    requestId: id,
     limit: { type: 'integer', minimum: 1, maximum: 100 },
     query: { type: 'string', maxLength: 512 },
     itemId: id,

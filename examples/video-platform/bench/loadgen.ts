@@ -1,0 +1,177 @@
+/**
+ * An open-loop load generator: requests are sent at a fixed arrival rate whether or not earlier
+ * ones have finished, and latency is measured from each request's *scheduled* send time, so
+ * queueing delay is counted rather than hidden (no coordinated omission).
+ *
+ * Hand-written rather than autocannon: autocannon is closed-loop per connection (a slow response
+ * delays the next send), and wrk2 is not in Debian. It is bounded: a fixed duration, a cap on
+ * requests in flight (beyond it a send counts as an error, not as a silent skip), loopback only.
+ */
+import http from 'node:http';
+import { LatencyRecorder } from '../../../bench/kit.js';
+
+export interface Mix {
+  readonly homepage: number;
+  readonly 'end-of-video': number;
+  readonly search: number;
+}
+
+/** The seed's peak-QPS ratio: homepage 25 %, end-of-video 62 %, search 13 %. */
+export const SEED_MIX: Mix = { homepage: 0.25, 'end-of-video': 0.62, search: 0.13 };
+
+export interface LoadInputs {
+  readonly users: readonly string[];
+  readonly items: readonly string[];
+  readonly queries: readonly string[];
+  readonly regions?: readonly string[];
+  /** Share of requests without a userId (logged-out / cold). Default 0.12. */
+  readonly anonymousShare?: number;
+}
+
+export interface LoadResult {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly sent: number;
+  readonly ok: number;
+  readonly shed: number;
+  readonly errors: number;
+  readonly errors5xx: number;
+  readonly degraded: number;
+  readonly achievedQps: number;
+  readonly overall: { p50: number; p99: number; p999: number; count: number };
+  readonly perSlot: Record<string, { p50: number; p99: number; p999: number; count: number }>;
+  readonly perStageP99Ms: Record<string, number>;
+}
+
+/** Deterministic PRNG (mulberry32) so two runs send the same request sequence. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runOpenLoop(opts: {
+  readonly baseUrl: string;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly inputs: LoadInputs;
+  readonly mix?: Mix;
+  readonly maxInFlight?: number;
+  readonly seed?: number;
+}): Promise<LoadResult> {
+  const url = new URL(opts.baseUrl);
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname)) throw new Error('load tests target loopback only');
+  const mix = opts.mix ?? SEED_MIX;
+  const rand = rng(opts.seed ?? 42);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const total = Math.round(opts.rate * opts.seconds);
+  const maxInFlight = opts.maxInFlight ?? 2000;
+  const overall = new LatencyRecorder();
+  const perSlot: Record<string, LatencyRecorder> = {};
+  const perStage: Record<string, LatencyRecorder> = {};
+  let sent = 0,
+    ok = 0,
+    shed = 0,
+    errors = 0,
+    errors5xx = 0,
+    degraded = 0,
+    inFlight = 0;
+  const { users, items, queries } = opts.inputs;
+  const regions = opts.inputs.regions ?? ['US'];
+  const anon = opts.inputs.anonymousShare ?? 0.12;
+
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const body = (): { slot: string; payload: string } => {
+    const r = rand();
+    const slot = r < mix.homepage ? 'homepage' : r < mix.homepage + mix['end-of-video'] ? 'end-of-video' : 'search';
+    const p: Record<string, unknown> = { limit: slot === 'end-of-video' ? 10 : 20, context: { region: pick(regions) } };
+    if (rand() >= anon) p.userId = pick(users);
+    if (slot === 'end-of-video') p.itemId = pick(items);
+    if (slot === 'search') p.query = pick(queries);
+    return { slot, payload: JSON.stringify(p) };
+  };
+
+  const t0 = performance.now();
+  const send = (scheduledAt: number): void => {
+    sent++;
+    if (inFlight >= maxInFlight) {
+      errors++;
+      return;
+    }
+    inFlight++;
+    const { slot, payload } = body();
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: `/v1/recommend/${slot}`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          inFlight--;
+          const ms = performance.now() - scheduledAt;
+          const code = res.statusCode ?? 0;
+          if (code === 200) {
+            ok++;
+            overall.recordMs(ms);
+            (perSlot[slot] ??= new LatencyRecorder()).recordMs(ms);
+            try {
+              const j = JSON.parse(Buffer.concat(chunks).toString()) as { degraded?: boolean; debug?: { timings?: { stages?: Record<string, number> } } };
+              if (j.degraded) degraded++;
+              for (const [st, v] of Object.entries(j.debug?.timings?.stages ?? {})) (perStage[st] ??= new LatencyRecorder()).recordMs(v);
+            } catch {
+              errors++;
+            }
+          } else if (code === 503) shed++;
+          else {
+            errors++;
+            if (code >= 500) errors5xx++;
+          }
+        });
+      },
+    );
+    req.on('error', () => {
+      inFlight--;
+      errors++;
+    });
+    req.end(payload);
+  };
+
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    const tick = (): void => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - t0) / 1000) * opts.rate) + 1);
+      while (next < due) {
+        send(t0 + (next / opts.rate) * 1000);
+        next++;
+      }
+      if (next >= total) return resolve();
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  // drain, bounded
+  const drainUntil = performance.now() + 10_000;
+  while (inFlight > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 5));
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const s = (r: LatencyRecorder): LoadResult['overall'] => ({ p50: r.pMs(50), p99: r.pMs(99), p999: r.pMs(99.9), count: r.count });
+  return {
+    rate: opts.rate,
+    seconds: opts.seconds,
+    sent,
+    ok,
+    shed,
+    errors: errors + inFlight,
+    errors5xx,
+    degraded,
+    achievedQps: ok / elapsed,
+    overall: s(overall),
+    perSlot: Object.fromEntries(Object.entries(perSlot).map(([k, v]) => [k, s(v)])),
+    perStageP99Ms: Object.fromEntries(Object.entries(perStage).map(([k, v]) => [k, v.pMs(99)])),
+  };
+}

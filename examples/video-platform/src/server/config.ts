@@ -1,0 +1,142 @@
+import { cpus } from 'node:os';
+import { CoreErrors } from '@recspine/core';
+
+/** Server configuration: from environment variables, overridden by `--flags`. */
+export interface ServerConfig {
+  /** `embedded`: in-memory store + in-process bus, no servers. `production`: Redis + Kafka. */
+  readonly mode: 'embedded' | 'production';
+  readonly host: string;
+  readonly port: number;
+  /** World/model preset whose artifacts to serve (`.data/current-<preset>.json`). */
+  readonly preset: string;
+  readonly redisUrl: string;
+  /** Comma-separated `host:port` list: use Redis Cluster instead of a single node. */
+  readonly redisCluster: readonly string[];
+  readonly kafkaBrokers: readonly string[];
+  readonly kafkaTopic: string;
+  readonly kafkaPartitions: number;
+  /** HTTP worker processes (node:cluster). 1 = no cluster. */
+  readonly workers: number;
+  readonly slaMs: number;
+  readonly debugByDefault: boolean;
+  readonly maxInFlight: number;
+  readonly maxLoopDelayMs: number;
+  /** p99 the adaptive trimmer steers towards. */
+  readonly trimTargetP99Ms: number;
+  /** Planned-spike cap on the quality factor (1 = off; 0.75 trims 200 → 150 ahead of an event). */
+  readonly plannedSpikeCap: number;
+  /** Append impressions to this JSONL file; empty = off. */
+  readonly impressionLog: string;
+}
+
+const ENV: Record<keyof ServerConfig, string> = {
+  mode: 'RECSPINE_MODE',
+  host: 'HOST',
+  port: 'PORT',
+  preset: 'RECSPINE_PRESET',
+  redisUrl: 'REDIS_URL',
+  redisCluster: 'REDIS_CLUSTER',
+  kafkaBrokers: 'KAFKA_BROKERS',
+  kafkaTopic: 'KAFKA_TOPIC',
+  kafkaPartitions: 'KAFKA_PARTITIONS',
+  workers: 'RECSPINE_WORKERS',
+  slaMs: 'RECSPINE_SLA_MS',
+  debugByDefault: 'RECSPINE_DEBUG',
+  maxInFlight: 'RECSPINE_MAX_IN_FLIGHT',
+  maxLoopDelayMs: 'RECSPINE_MAX_LOOP_DELAY_MS',
+  trimTargetP99Ms: 'RECSPINE_TRIM_TARGET_P99_MS',
+  plannedSpikeCap: 'RECSPINE_SPIKE_CAP',
+  impressionLog: 'RECSPINE_IMPRESSION_LOG',
+};
+
+const DEFAULTS: ServerConfig = {
+  mode: 'embedded',
+  host: '127.0.0.1',
+  port: 8080,
+  preset: 'demo',
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisCluster: [],
+  kafkaBrokers: ['127.0.0.1:9092'],
+  kafkaTopic: 'recspine.events',
+  kafkaPartitions: 6,
+  workers: 1,
+  slaMs: 85,
+  debugByDefault: true,
+  maxInFlight: 256,
+  maxLoopDelayMs: 60,
+  trimTargetP99Ms: 40,
+  plannedSpikeCap: 1,
+  impressionLog: '',
+};
+
+const bad = (key: string, msg: string): never => {
+  throw CoreErrors.create('RECSPINE_ERR_CONFIG', `invalid server config \`${key}\` (${ENV[key as keyof ServerConfig] ?? key} / --${key}): ${msg}`, { field: key });
+};
+
+function num(key: string, v: string, min: number, max: number, int = true): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) bad(key, `expected ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got '${v}'`);
+  return n;
+}
+
+/**
+ * Reads the config from `env` and `argv` (`--port 9000`, `--mode=production`, `--workers auto`).
+ * Unknown flags and bad values throw `RECSPINE_ERR_CONFIG` naming the key: a server must not start
+ * half-configured.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv.slice(2)): ServerConfig {
+  const raw: Record<string, string> = {};
+  for (const [k, e] of Object.entries(ENV)) if (env[e] !== undefined && env[e] !== '') raw[k] = env[e] as string;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) bad(a, 'positional arguments are not accepted');
+    const eq = a.indexOf('=');
+    const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (!(key in ENV)) bad(key, `unknown flag; known: ${Object.keys(ENV).join(', ')}`);
+    const val = eq > 0 ? a.slice(eq + 1) : argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--') ? (argv[++i] as string) : 'true';
+    raw[key] = val;
+  }
+  const c: Record<string, unknown> = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(raw)) {
+    switch (k) {
+      case 'mode':
+        if (v !== 'embedded' && v !== 'production') bad(k, "expected 'embedded' or 'production'");
+        c[k] = v;
+        break;
+      case 'port':
+        c[k] = num(k, v, 0, 65535);
+        break;
+      case 'workers':
+        c[k] = v === 'auto' ? cpus().length : num(k, v, 1, 64);
+        break;
+      case 'kafkaPartitions':
+        c[k] = num(k, v, 1, 1024);
+        break;
+      case 'slaMs':
+      case 'maxLoopDelayMs':
+      case 'trimTargetP99Ms':
+        c[k] = num(k, v, 1, 60_000, false);
+        break;
+      case 'maxInFlight':
+        c[k] = num(k, v, 1, 100_000);
+        break;
+      case 'plannedSpikeCap':
+        c[k] = num(k, v, 0.1, 1, false);
+        break;
+      case 'debugByDefault':
+        if (v !== 'true' && v !== 'false') bad(k, "expected 'true' or 'false'");
+        c[k] = v === 'true';
+        break;
+      case 'redisCluster':
+      case 'kafkaBrokers': {
+        const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+        for (const hp of list) if (!/^[\w.-]+:\d+$/.test(hp)) bad(k, `'${hp}' is not host:port`);
+        c[k] = list;
+        break;
+      }
+      default:
+        c[k] = v;
+    }
+  }
+  return c as unknown as ServerConfig;
+}

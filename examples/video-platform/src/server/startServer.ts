@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics, Counter, Gauge } from 'prom-client';
+import { TeeMetricsSink } from '@recspine/core';
+import { PrometheusMetricsSink } from '@recspine/core/prometheus';
+import type { EventBus, RecEvent } from '@recspine/features';
+import { InProcessEventBus, ItemCounters, KafkaEventBus, StreamAggregator, validateEvent } from '@recspine/features';
+import { buildVideoRecommender, type VideoRecommender } from '../serving/index.js';
+import type { WorldPreset } from '../world/WorldConfig.js';
+import { AdmissionController } from './AdmissionController.js';
+import { buildApp, type EventsResult, type ReadyCheck } from './app.js';
+import type { ServerConfig } from './config.js';
+import { DashboardSink } from './DashboardSink.js';
+import { Experiments } from './Experiments.js';
+import { ImpressionLogger } from './ImpressionLogger.js';
+import { LoadTrimmer } from './LoadTrimmer.js';
+
+/** A running server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly vr: VideoRecommender;
+  readonly bus: EventBus;
+  readonly aggregator: StreamAggregator;
+  readonly trimmer: LoadTrimmer;
+  /** Drains in-flight requests, flushes logs, commits offsets (closes the consumer), closes stores. */
+  close(): Promise<void>;
+}
+
+/** The default experiment: control vs a treatment that trades relevance for diversity, plus a 1 % long-term holdback. */
+export const DEFAULT_EXPERIMENT = {
+  name: 'homepage-diversity-2026q4',
+  holdbackFraction: 0.01,
+  holdback: { params: { mmrLambda: 1, exploreFraction: 0 } },
+  arms: [
+    { name: 'control', weight: 1 },
+    { name: 'more-diverse', weight: 1, params: { mmrLambda: 0.7 } },
+  ],
+} as const;
+
+/**
+ * Composes the whole server from a {@link ServerConfig}: metrics (Prometheus + dashboard), the
+ * recommender (the serving module, embedded or production), the event bus (in-process or Kafka)
+ * and the stream aggregator that keeps features, popularity and exploration stats fresh, the
+ * admission controller, the adaptive trimmer, experiments, the impression log, and the HTTP app.
+ */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const dashboard = new DashboardSink(5_000);
+  const metrics = new TeeMetricsSink([new PrometheusMetricsSink({ registry }), dashboard]);
+  const vr = await buildVideoRecommender({
+    preset: config.preset as WorldPreset,
+    mode: config.mode,
+    redis: { url: config.redisUrl },
+    metrics,
+    slaMs: config.slaMs,
+  });
+
+  // ---- streaming: events → bus → aggregator → feature store, popularity, exploration stats ----
+  const bus: EventBus =
+    config.mode === 'production'
+      ? new KafkaEventBus({ brokers: config.kafkaBrokers, topic: config.kafkaTopic, partitions: config.kafkaPartitions })
+      : new InProcessEventBus({ partitions: 4 });
+  const counters = new ItemCounters();
+  const aggregator = new StreamAggregator({
+    store: vr.featureStore,
+    categories: vr.world.categoryNames,
+    counters,
+    popularity: vr.aggregatorSinks.popularity,
+  });
+  await bus.start();
+  const itemStats = vr.aggregatorSinks.itemStats;
+  await bus.subscribe(async (batch) => {
+    await aggregator.handle(batch);
+    // Exploration counts for the Thompson sampler (in-process; anonymous aggregates).
+    for (const d of batch) {
+      const e = d.event;
+      if (e.type === 'impression') itemStats.record(e.itemId, 1, 0);
+      else if (e.type === 'click') itemStats.record(e.itemId, 0, 1);
+    }
+  });
+
+  const eventsAccepted = new Counter({ name: 'recspine_events_accepted_total', help: 'Events accepted by the API', registers: [registry] });
+  const eventsRejected = new Counter({ name: 'recspine_events_rejected_total', help: 'Events rejected by validation', labelNames: ['code'], registers: [registry] });
+  const qf = new Gauge({ name: 'recspine_quality_factor', help: 'Adaptive trimming quality factor (1 = full candidate counts)', registers: [registry] });
+
+  const publishEvents = async (events: readonly unknown[]): Promise<EventsResult> => {
+    const good: RecEvent[] = [];
+    const rejected: { index: number; code: string; message: string }[] = [];
+    events.forEach((raw, index) => {
+      const v = validateEvent(raw);
+      if (v.ok) good.push(v.event);
+      else {
+        rejected.push({ index, code: v.error.code, message: v.error.message });
+        eventsRejected.inc({ code: v.error.code });
+      }
+    });
+    if (good.length > 0) {
+      await bus.publish(good);
+      eventsAccepted.inc(good.length);
+      // CCPA: an opt-out purges right away, not only when the aggregator gets to it.
+      for (const e of good) if (e.type === 'opt_out') await aggregator.optOut(e.userId);
+    }
+    return { accepted: good.length, rejected };
+  };
+
+  // ---- load protection ----
+  const admission = new AdmissionController({ maxInFlight: config.maxInFlight, maxLoopDelayMs: config.maxLoopDelayMs });
+  const baseKeep = Object.fromEntries(vr.slots.map((s) => [s, vr.recommender.getCoarseKeep(s)]));
+  const trimmer = new LoadTrimmer(vr.recommender, () => dashboard.recentP99Ms(), {
+    baseKeep,
+    targetP99Ms: config.trimTargetP99Ms,
+    plannedCap: config.plannedSpikeCap,
+  });
+
+  const experiments = new Experiments(DEFAULT_EXPERIMENT);
+  const impressions = new ImpressionLogger(config.impressionLog || undefined);
+  const budgets: Record<string, Record<string, number>> = {};
+  for (const s of vr.slots) budgets[s] = { ...vr.budgets };
+
+  let ready = false;
+  const app = buildApp({
+    recommender: vr.recommender,
+    experiments,
+    admission,
+    dashboard,
+    impressions,
+    registry,
+    budgets,
+    publishEvents,
+    deleteUser: async (userId) => {
+      await aggregator.deleteUser(userId);
+      return { deletedKeys: 1 };
+    },
+    readiness: async (): Promise<Record<string, ReadyCheck>> => {
+      const checks: Record<string, ReadyCheck> = {
+        models: { ok: vr.versions.models !== '', detail: vr.versions.models },
+        index: { ok: vr.indexManager.version !== undefined, detail: vr.indexManager.version ?? 'none' },
+        server: { ok: ready },
+      };
+      try {
+        await vr.featureStore.read({ userId: '__readyz__', itemIds: [] });
+        checks.featureStore = { ok: true };
+      } catch (e) {
+        checks.featureStore = { ok: false, detail: (e as Error).message };
+      }
+      return checks;
+    },
+    status: () => {
+      qf.set(trimmer.qualityFactor);
+      return {
+        mode: config.mode,
+        items: vr.world.manifest.config.items,
+        qualityFactor: trimmer.qualityFactor,
+        indexVersion: vr.indexManager.version,
+        indexState: vr.indexManager.state(),
+        modelVersions: vr.versions,
+        sampleUsers: vr.sampleUsers.slice(0, 50).map((u) => u.userId),
+        sampleItems: vr.sampleItems.slice(0, 50),
+        sampleQueries: vr.sampleQueries.slice(0, 20),
+        bus: bus.stats(),
+        aggregator: aggregator.stats(),
+      };
+    },
+    dashboardHtml: readFileSync(join(import.meta.dirname, 'dashboard.html'), 'utf8'),
+    debugByDefault: config.debugByDefault,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  ready = true;
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host}:${port}`;
+
+  return {
+    url,
+    vr,
+    bus,
+    aggregator,
+    trimmer,
+    close: async () => {
+      ready = false;
+      await app.close(); // stops accepting and waits for in-flight requests
+      trimmer.close();
+      admission.close();
+      dashboard.close();
+      await impressions.close();
+      await bus.close(); // the consumer commits what the aggregator finished
+      await vr.close();
+    },
+  };
+}
