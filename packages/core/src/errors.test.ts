@@ -15,6 +15,16 @@ describe('CoreErrors', () => {
     });
   });
 
+  describe('docs/errors.md as a whole', () => {
+    it('lists every code once across all packages (codes are unique repo-wide)', async () => {
+      const { readFileSync } = await import('node:fs');
+      const codes = [...readFileSync(DOC, 'utf8').matchAll(/^\|\s*`(RECSPINE_ERR_[A-Z0-9_]+)`/gm)].map((m) => m[1]);
+      const dupes = codes.filter((c, i) => codes.indexOf(c) !== i);
+      expect(dupes).toEqual([]);
+      expect(codes.length).toBeGreaterThan(Object.keys(CoreErrors.registry).length);
+    });
+  });
+
   describe('create', () => {
     it('carries code, category, stage, field and cause', () => {
       const cause = new Error('boom');

@@ -75,7 +75,6 @@ export function userQueries(data: ClusteredData, count: number, seed = 7): Float
   const r = rng(seed);
   const g = gaussian(rng(seed + 1));
   const d = data.dims;
-  const clusters = data.centres.length / d;
   const out: Float32Array[] = [];
   for (let q = 0; q < count; q++) {
     const v = new Float32Array(d);

@@ -5,7 +5,7 @@ import { RetrievalErrors } from './errors.js';
 import type { Manifest } from './internal/persist.js';
 import { saveDir } from './internal/persist.js';
 import { postFiltered } from './internal/postFilter.js';
-import { checkK, checkMatrix, checkVector } from './internal/vector.js';
+import { atOffsetZero, checkK, checkMatrix, checkVector } from './internal/vector.js';
 
 const { exactSearch } = usearch;
 const STAGE = 'retrieval/ann/exact';
@@ -101,7 +101,10 @@ export class ExactIndex implements AnnIndex {
     checkMatrix(vectors, this.dims, itemIds.length, STAGE);
     for (const id of itemIds) {
       if (typeof id !== 'string' || id.length === 0) {
-        throw RetrievalErrors.create('RECSPINE_ERR_ANN_UNKNOWN_ITEM', 'item ids must be non-empty strings', { stage: STAGE, field: 'itemIds' });
+        throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', 'item ids must be non-empty strings', {
+          stage: STAGE,
+          field: 'itemIds',
+        });
       }
     }
     const d = this.dims;
@@ -128,7 +131,10 @@ export class ExactIndex implements AnnIndex {
   remove(itemId: string): void {
     const r = this.rowOf.get(itemId);
     if (r === undefined) {
-      throw RetrievalErrors.create('RECSPINE_ERR_ANN_UNKNOWN_ITEM', `item ${itemId} is not in the index`, { stage: STAGE, field: 'itemId' });
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_UNKNOWN_ITEM', `item ${itemId} is not in the index`, {
+        stage: STAGE,
+        field: 'itemId',
+      });
     }
     const last = this.rows - 1;
     const d = this.dims;
@@ -159,7 +165,14 @@ export class ExactIndex implements AnnIndex {
     const nq = queries.length / this.dims;
     if (this.rows === 0 || nq === 0) return Array.from({ length: nq }, () => []);
     const want = Math.min(k, this.rows);
-    const m = exactSearch(this.matrix.subarray(0, this.rows * this.dims), queries, this.dims, want, this.metric as never, this.threads);
+    const m = exactSearch(
+      this.matrix.subarray(0, this.rows * this.dims),
+      atOffsetZero(queries),
+      this.dims,
+      want,
+      this.metric as never,
+      this.threads,
+    );
     const out: AnnHit[][] = [];
     for (let q = 0; q < nq; q++) {
       const hits: AnnHit[] = [];
@@ -174,9 +187,20 @@ export class ExactIndex implements AnnIndex {
   private scan(query: Float32Array, k: number): AnnHit[] {
     let m: { keys: BigUint64Array; distances: Float32Array };
     try {
-      m = exactSearch(this.matrix.subarray(0, this.rows * this.dims), query, this.dims, k, this.metric as never, this.threads);
+      // The matrix starts at byte 0 of its own buffer; the query may not (see atOffsetZero).
+      m = exactSearch(
+        this.matrix.subarray(0, this.rows * this.dims),
+        atOffsetZero(query),
+        this.dims,
+        k,
+        this.metric as never,
+        this.threads,
+      );
     } catch (e) {
-      throw RetrievalErrors.create('RECSPINE_ERR_ANN_BACKEND', `usearch exactSearch failed: ${(e as Error).message}`, { stage: STAGE, cause: e });
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_BACKEND', `usearch exactSearch failed: ${(e as Error).message}`, {
+        stage: STAGE,
+        cause: e,
+      });
     }
     const out: AnnHit[] = new Array<AnnHit>(k);
     for (let i = 0; i < k; i++) {

@@ -38,7 +38,7 @@ export const RetrievalErrors = defineErrors({
   RECSPINE_ERR_RETRIEVAL_CONFIG: { category: 'client', description: 'A retrieval source was configured with invalid options.' },
   RECSPINE_ERR_RETRIEVAL_BAD_ITEM: {
     category: 'client',
-    description: 'An item fed to a source index (fresh, query) is malformed: empty id, bad timestamp or embedding.',
+    description: 'An item fed to an index or a source (ANN, fresh, query) is malformed: empty or duplicate id, bad timestamp or title.',
   },
   RECSPINE_ERR_USER_TOWER: {
     category: 'dependency',

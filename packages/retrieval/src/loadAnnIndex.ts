@@ -5,6 +5,15 @@ import { HnswlibIndex } from './HnswlibIndex.js';
 import { readVerified } from './internal/persist.js';
 import { UsearchIndex } from './UsearchIndex.js';
 
+/** Search-time settings that may differ from the saved ones (they are not part of the graph). */
+export interface LoadOverrides {
+  /**
+   * Search beam width (ef). usearch fixes it when the index object is created, so this is the way
+   * to serve a saved usearch index with another recall/latency trade-off.
+   */
+  readonly expansionSearch?: number;
+}
+
 /**
  * Loads an index saved by `AnnIndex.save`. The manifest, sizes and SHA-256 checksums are verified
  * before any byte reaches the native library, so a corrupt, truncated or foreign file fails with
@@ -15,11 +24,26 @@ import { UsearchIndex } from './UsearchIndex.js';
  *
  * @example
  * ```ts
- * const index = await loadAnnIndex('/var/lib/recs/ann/v42');
+ * const index = await loadAnnIndex('/var/lib/recs/ann/v42', { expansionSearch: 1500 });
  * ```
  */
-export async function loadAnnIndex(dir: string): Promise<AnnIndex> {
-  const { manifest, indexPath, ids } = await readVerified(dir);
+export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): Promise<AnnIndex> {
+  const verified = await readVerified(dir);
+  const { indexPath, ids } = verified;
+  let manifest = verified.manifest;
+  if (overrides.expansionSearch !== undefined) {
+    if (!Number.isInteger(overrides.expansionSearch) || overrides.expansionSearch < 1) {
+      throw RetrievalErrors.create(
+        'RECSPINE_ERR_ANN_CONFIG',
+        `expansionSearch must be a positive integer, got ${String(overrides.expansionSearch)}`,
+        {
+          stage: 'retrieval/ann/persist',
+          field: 'expansionSearch',
+        },
+      );
+    }
+    manifest = { ...manifest, options: { ...manifest.options, expansionSearch: overrides.expansionSearch } };
+  }
   const idsJson = ids as { ids?: unknown; dead?: unknown };
   if (!Array.isArray(idsJson.ids) || !Array.isArray(idsJson.dead ?? [])) {
     throw RetrievalErrors.create('RECSPINE_ERR_ANN_CORRUPT_FILE', `index at ${dir}: ids.json has the wrong shape`, {

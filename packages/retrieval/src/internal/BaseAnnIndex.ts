@@ -60,13 +60,13 @@ export abstract class BaseAnnIndex implements AnnIndex {
     const seen = new Set<string>();
     for (const id of itemIds) {
       if (typeof id !== 'string' || id.length === 0) {
-        throw RetrievalErrors.create('RECSPINE_ERR_ANN_UNKNOWN_ITEM', 'item ids must be non-empty strings', {
+        throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', 'item ids must be non-empty strings', {
           stage: this.stage,
           field: 'itemIds',
         });
       }
       if (seen.has(id)) {
-        throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `duplicate item id ${id} in one batch`, {
+        throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', `duplicate item id ${id} in one batch`, {
           stage: this.stage,
           field: 'itemIds',
         });

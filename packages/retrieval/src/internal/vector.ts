@@ -73,3 +73,12 @@ export function meanVector(vs: readonly Float32Array[], dims: number): Float32Ar
   for (let i = 0; i < dims; i++) out[i] = (out[i] as number) / vs.length;
   return out;
 }
+
+/**
+ * `v` itself when it starts at byte 0 of its buffer, else a copy. usearch's `exactSearch` binding
+ * reads typed arrays from the start of their ArrayBuffer and ignores `byteOffset` (its `Index`
+ * methods do not), so a subarray would silently be read from the wrong place.
+ */
+export function atOffsetZero(v: Float32Array): Float32Array {
+  return v.byteOffset === 0 ? v : v.slice();
+}

@@ -1,0 +1,216 @@
+/**
+ * The whole retrieval portfolio of a homepage request, all sources in parallel under the core
+ * runner, each under its sub-budget: two-tower (ONNX user tower + usearch index behind an
+ * IndexManager), popularity (Redis when reachable, else in-memory), fresh content, cold start.
+ *
+ *   npx tsx bench/portfolio.ts --items 200000 --requests 2000 [--redis true|false]
+ *
+ * Latency is the runner's retrieval-stage time (all sources in parallel) and each source's own
+ * time, per request, sequential requests. Writes bench-results/retrieval-portfolio.json.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { FeatureRow } from '@recspine/core';
+import { createRecommender, TeeMetricsSink } from '@recspine/core';
+import { Redis } from 'ioredis';
+import { LatencyRecorder, parseFlags, printTable, writeResult } from '../../../bench/kit.js';
+import { ColdStartSource } from '../src/ColdStartSource.js';
+import { FreshContentSource } from '../src/FreshContentSource.js';
+import { IndexManager } from '../src/IndexManager.js';
+import { InMemoryPopularityCounters } from '../src/InMemoryPopularityCounters.js';
+import { OnnxUserTower } from '../src/OnnxUserTower.js';
+import type { PopularityCounters } from '../src/PopularityCounters.js';
+import { PopularitySource } from '../src/PopularitySource.js';
+import { PortfolioLedger } from '../src/PortfolioLedger.js';
+import { formatPortfolioReport, portfolioReport } from '../src/portfolioReport.js';
+import { RedisPopularityCounters } from '../src/RedisPopularityCounters.js';
+import { TwoTowerSource } from '../src/TwoTowerSource.js';
+import { UsearchIndex } from '../src/UsearchIndex.js';
+import { matMulModel } from '../test/onnxModel.js';
+import { clusteredItems, rng } from './data.js';
+
+const flags = parseFlags();
+const items = Number(flags.items ?? 200_000);
+const dims = Number(flags.dims ?? 64);
+const requests = Number(flags.requests ?? 2000);
+const users = 5000;
+const useRedis = flags.redis !== 'false';
+const ef = Number(flags.ef ?? 1500);
+const K = { twoTower: 1000, popular: 300, fresh: 200, cold: 200 };
+const BUDGET = { twoTower: 12, popular: 8, fresh: 8, cold: 8 };
+
+const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+const data = clusteredItems(items, dims, { seed: 42 });
+const r = rng(3);
+const NOW = Date.now();
+
+// two-tower: index behind the manager, user tower = recency-weighted mean of watched items' vectors → identity MatMul
+log(`building the ${items}-item index`);
+const manager = new IndexManager({
+  dims,
+  metric: 'cos',
+  create: () => new UsearchIndex({ dims, metric: 'cos', quantization: 'f16', expansionSearch: ef }),
+  buildChunk: 5000,
+});
+const built = await manager.rebuild({ ids: data.ids, vectors: data.vectors, version: 'bench' });
+if (!built.accepted) throw new Error(`index refused: ${built.reason}`);
+const W = new Float32Array(dims * dims);
+for (let i = 0; i < dims; i++) W[i * dims + i] = 1;
+const tower = await OnnxUserTower.create({
+  model: matMulModel(
+    dims + 1,
+    dims,
+    new Float32Array((dims + 1) * dims).map((_, i) => (i < dims * dims ? (W[i] ?? 0) : 0)),
+  ),
+  features: [
+    { name: 'recent_watches', kind: 'ids', table: { ids: data.ids, vectors: data.vectors, dims }, decay: 0.8, maxLen: 50 },
+    { name: 'watch_count_7d', kind: 'number', log1p: true },
+  ],
+  normalize: true,
+});
+const profiles = new Map<string, FeatureRow>();
+const history = new Map<string, string[]>();
+for (let u = 0; u < users; u++) {
+  const start = Math.floor(r() * items);
+  const watches = Array.from({ length: 20 }, (_, i) => data.ids[(start + i * 997) % items] as string);
+  history.set(`u${u}`, watches);
+  profiles.set(`u${u}`, { recent_watches: watches, watch_count_7d: 20 });
+}
+
+// popularity counters
+let counters: PopularityCounters = new InMemoryPopularityCounters({ refreshMs: 1000 });
+let redis: Redis | undefined;
+const prefix = `recspine-bench:${randomBytes(4).toString('hex')}:`;
+if (useRedis) {
+  const probe = new Redis({ lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    redis = probe;
+    counters = new RedisPopularityCounters({ client: redis, keyPrefix: prefix });
+  } catch {
+    probe.disconnect();
+    log('Redis not reachable: in-memory counters');
+  }
+}
+const regions = ['US', 'FR', 'IN', 'BR', 'JP'];
+const updates = [];
+for (let i = 0; i < 50_000; i++) {
+  const itemId = data.ids[Math.floor(items * r() ** 3)] as string;
+  const region = regions[i % regions.length] as string;
+  const atMs = NOW - Math.floor(r() * 6 * 3_600_000);
+  updates.push({ itemId, segment: 'global', weight: 1, atMs }, { itemId, segment: `region:${region}`, weight: 1, atMs });
+  updates.push({ itemId, segment: `region:${region}|language:en`, weight: 1, atMs });
+}
+for (let i = 0; i < updates.length; i += 5000) await counters.incrementBatch(updates.slice(i, i + 5000));
+
+// fresh content: 5 000 items published in the last 24 h
+const byId = new Map(data.ids.map((id, i) => [id, i]));
+const freshEmbeddingOf = (id: string): Float32Array | undefined => {
+  const i = byId.get(id);
+  return i === undefined ? undefined : data.vectors.subarray(i * dims, (i + 1) * dims);
+};
+const freshSource = new FreshContentSource({ dims, history: async (_ctx, u) => history.get(u), embeddingOf: freshEmbeddingOf });
+for (let i = 0; i < 5000; i++) {
+  const src = Math.floor(r() * items);
+  freshSource.addItem({
+    itemId: `fresh-${i}`,
+    publishedAtMs: NOW - Math.floor(r() * 24 * 3_600_000),
+    embedding: data.vectors.slice(src * dims, (src + 1) * dims),
+  });
+}
+
+const twoTower = new TwoTowerSource({ userFeatures: async (_ctx, u) => profiles.get(u), encoder: tower, index: manager });
+const popular = new PopularitySource({ counters });
+const coldStart = new ColdStartSource({ counters, isCold: (ctx) => !history.has(ctx.request.userId ?? '') });
+const ledger = new PortfolioLedger();
+const rec = createRecommender({
+  slaMs: 100,
+  budgets: { retrieval: 15, coarse: 10, features: 25, fine: 20, rerank: 10 },
+  metrics: new TeeMetricsSink([ledger]),
+  slots: {
+    homepage: {
+      sources: [
+        { source: twoTower, budgetMs: BUDGET.twoTower, k: K.twoTower },
+        { source: popular, budgetMs: BUDGET.popular, k: K.popular },
+        { source: freshSource, budgetMs: BUDGET.fresh, k: K.fresh },
+        { source: coldStart, budgetMs: BUDGET.cold, k: K.cold },
+      ],
+      coarseKeep: 200,
+    },
+  },
+});
+
+log(`serving ${requests} homepage requests (popularity: ${redis ? 'Redis' : 'in-memory'})`);
+const portfolio = new LatencyRecorder();
+const whole = new LatencyRecorder();
+const perSource = new Map<string, LatencyRecorder>();
+let degraded = 0;
+for (let i = 0; i < requests + 100; i++) {
+  const cold = i % 10 === 0; // 10 % logged-out traffic
+  const t = performance.now();
+  const res = await rec.recommend({
+    slot: 'homepage',
+    limit: 20,
+    ...(cold ? {} : { userId: `u${Math.floor(r() * users)}` }),
+    context: { region: regions[i % regions.length] as string, language: 'en', nowMs: NOW },
+  });
+  const total = performance.now() - t;
+  if (i < 100) continue; // warm-up
+  whole.recordMs(total);
+  portfolio.recordMs(res.timings.stages.retrieval ?? 0);
+  if (res.degraded.length > 0) degraded++;
+  for (const [name, ms] of Object.entries(res.timings.sources)) {
+    let l = perSource.get(name);
+    if (l === undefined) perSource.set(name, (l = new LatencyRecorder()));
+    l.recordMs(ms);
+  }
+}
+
+const sources: Record<string, { p50Ms: number; p99Ms: number; p999Ms: number; budgetMs: number }> = {};
+const budgets: Record<string, number> = {
+  'two-tower': BUDGET.twoTower,
+  popular: BUDGET.popular,
+  fresh: BUDGET.fresh,
+  'cold-start': BUDGET.cold,
+};
+for (const [name, l] of perSource)
+  sources[name] = { p50Ms: l.pMs(50), p99Ms: l.pMs(99), p999Ms: l.pMs(99.9), budgetMs: budgets[name] ?? 0 };
+printTable(`homepage retrieval portfolio, ${items} items × ${dims}, ${requests} sequential requests`, [
+  { what: 'portfolio (retrieval stage)', p50: portfolio.pMs(50), p99: portfolio.pMs(99), p999: portfolio.pMs(99.9) },
+  { what: 'whole request (no rankers)', p50: whole.pMs(50), p99: whole.pMs(99), p999: whole.pMs(99.9) },
+  ...[...perSource].map(([name, l]) => ({ what: `source ${name}`, p50: l.pMs(50), p99: l.pMs(99), p999: l.pMs(99.9) })),
+]);
+console.log('\nportfolio report (PortfolioLedger → portfolioReport):');
+console.log(formatPortfolioReport(portfolioReport(ledger, { budgetsMs: budgets })));
+console.log(`requests with a degradation: ${degraded}`);
+
+const file = writeResult(
+  'retrieval-portfolio',
+  {
+    items,
+    dims,
+    requests,
+    users,
+    popularity: redis ? 'redis' : 'memory',
+    k: K,
+    expansionSearch: ef,
+    index: 'usearch-f16',
+    budgetsMs: budgets,
+    anonymousShare: 0.1,
+  },
+  {
+    portfolioP50Ms: portfolio.pMs(50),
+    portfolioP99Ms: portfolio.pMs(99),
+    portfolioP999Ms: portfolio.pMs(99.9),
+    requestP99Ms: whole.pMs(99),
+    degradedRequests: degraded,
+    sources,
+  },
+);
+log(`wrote ${file}`);
+await tower.close();
+if (redis) {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+}
