@@ -50,7 +50,9 @@ try {
     const post = await fetch(`${base}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ events: [{ id: `w-${t}-${now}`, type: 'watch', userId, itemId: item, atMs: now, watchMs: 600_000, completed: true }] }),
+      body: JSON.stringify({
+        events: [{ id: `w-${t}-${now}`, type: 'watch', userId, itemId: item, atMs: now, watchMs: 600_000, completed: true }],
+      }),
     });
     if (post.status !== 202) throw new Error(`event rejected: ${await post.text()}`);
     let changed = false;

@@ -23,11 +23,38 @@ const port = Number(flags.port ?? 18080);
 const SLA_P99_MS = 50;
 const base = `http://127.0.0.1:${port}`;
 
-export async function startChild(args: { mode: string; preset: string; workers: number; port: number; extra?: string[] }): Promise<ChildProcess> {
+export async function startChild(args: {
+  mode: string;
+  preset: string;
+  workers: number;
+  port: number;
+  extra?: string[];
+}): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'server', 'main.ts'), '--mode', args.mode, '--preset', args.preset, '--workers', String(args.workers), '--port', String(args.port), ...(args.extra ?? [])],
-    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RECSPINE_MAX_IN_FLIGHT: '100000', RECSPINE_MAX_LOOP_DELAY_MS: '100000', RECSPINE_TRIM_TARGET_P99_MS: '100000' } },
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, '..', 'src', 'server', 'main.ts'),
+      '--mode',
+      args.mode,
+      '--preset',
+      args.preset,
+      '--workers',
+      String(args.workers),
+      '--port',
+      String(args.port),
+      ...(args.extra ?? []),
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        RECSPINE_MAX_IN_FLIGHT: '100000',
+        RECSPINE_MAX_LOOP_DELAY_MS: '100000',
+        RECSPINE_TRIM_TARGET_P99_MS: '100000',
+      },
+    },
   );
   const deadline = Date.now() + 180_000;
   for (;;) {
@@ -44,7 +71,11 @@ export async function startChild(args: { mode: string; preset: string; workers: 
 }
 
 export async function inputsFrom(url: string): Promise<LoadInputs> {
-  const d = (await (await fetch(`${url}/v1/dashboard`)).json()) as { sampleUsers: string[]; sampleItems: string[]; sampleQueries: string[] };
+  const d = (await (await fetch(`${url}/v1/dashboard`)).json()) as {
+    sampleUsers: string[];
+    sampleItems: string[];
+    sampleQueries: string[];
+  };
   return { users: d.sampleUsers, items: d.sampleItems, queries: d.sampleQueries.length ? d.sampleQueries : ['music'] };
 }
 
@@ -59,7 +90,9 @@ async function main(): Promise<void> {
     const step = async (rate: number): Promise<LoadResult> => {
       const r = await runOpenLoop({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
       ladder.push(r);
-      console.log(`  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, achieved ${r.achievedQps.toFixed(0)}, errors ${r.errors}`);
+      console.log(
+        `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, achieved ${r.achievedQps.toFixed(0)}, errors ${r.errors}`,
+      );
       return r;
     };
     const good = (r: LoadResult): boolean => r.overall.p99 <= SLA_P99_MS && r.errors === 0 && r.achievedQps >= r.rate * 0.95;
@@ -81,22 +114,61 @@ async function main(): Promise<void> {
     }
     const capacity = lo;
     console.log(`capacity (p99 ≤ ${SLA_P99_MS} ms): ${capacity} QPS`);
-    const at = async (rate: number): Promise<LoadResult> => runOpenLoop({ baseUrl: base, rate: Math.max(1, Math.round(rate)), seconds: stepSeconds * 2, inputs, seed: 7 });
+    const at = async (rate: number): Promise<LoadResult> =>
+      runOpenLoop({ baseUrl: base, rate: Math.max(1, Math.round(rate)), seconds: stepSeconds * 2, inputs, seed: 7 });
     const at200 = await at(200);
     const at50 = await at(capacity * 0.5);
     const at80 = await at(capacity * 0.8);
     const dash = (await (await fetch(`${base}/v1/dashboard`)).json()) as { items?: number };
 
     printTable(`load (${mode}, ${workers} worker(s), ${dash.items ?? '?'} items)`, [
-      { point: '200 QPS', p50: at200.overall.p50, p99: at200.overall.p99, p999: at200.overall.p999, qps: at200.achievedQps, errors: at200.errors, degraded: at200.degraded },
-      { point: `50% (${Math.round(capacity * 0.5)})`, p50: at50.overall.p50, p99: at50.overall.p99, p999: at50.overall.p999, qps: at50.achievedQps, errors: at50.errors, degraded: at50.degraded },
-      { point: `80% (${Math.round(capacity * 0.8)})`, p50: at80.overall.p50, p99: at80.overall.p99, p999: at80.overall.p999, qps: at80.achievedQps, errors: at80.errors, degraded: at80.degraded },
+      {
+        point: '200 QPS',
+        p50: at200.overall.p50,
+        p99: at200.overall.p99,
+        p999: at200.overall.p999,
+        qps: at200.achievedQps,
+        errors: at200.errors,
+        degraded: at200.degraded,
+      },
+      {
+        point: `50% (${Math.round(capacity * 0.5)})`,
+        p50: at50.overall.p50,
+        p99: at50.overall.p99,
+        p999: at50.overall.p999,
+        qps: at50.achievedQps,
+        errors: at50.errors,
+        degraded: at50.degraded,
+      },
+      {
+        point: `80% (${Math.round(capacity * 0.8)})`,
+        p50: at80.overall.p50,
+        p99: at80.overall.p99,
+        p999: at80.overall.p999,
+        qps: at80.achievedQps,
+        errors: at80.errors,
+        degraded: at80.degraded,
+      },
     ]);
-    printTable('per slot at 80 % of capacity (ms)', Object.entries(at80.perSlot).map(([slot, s]) => ({ slot, p50: s.p50, p99: s.p99, p999: s.p999, n: s.count })));
-    printTable('per stage p99 at 80 % (ms)', Object.entries(at80.perStageP99Ms).map(([stage, p99]) => ({ stage, p99 })));
+    printTable(
+      'per slot at 80 % of capacity (ms)',
+      Object.entries(at80.perSlot).map(([slot, s]) => ({ slot, p50: s.p50, p99: s.p99, p999: s.p999, n: s.count })),
+    );
+    printTable(
+      'per stage p99 at 80 % (ms)',
+      Object.entries(at80.perStageP99Ms).map(([stage, p99]) => ({ stage, p99 })),
+    );
     writeResult(
       flags.name ?? 'load',
-      { mode, preset, workers, stepSeconds, slaP99Ms: SLA_P99_MS, mix: 'homepage 25%, end-of-video 62%, search 13%', loadgen: 'open-loop, same machine' },
+      {
+        mode,
+        preset,
+        workers,
+        stepSeconds,
+        slaP99Ms: SLA_P99_MS,
+        mix: 'homepage 25%, end-of-video 62%, search 13%',
+        loadgen: 'open-loop, same machine',
+      },
       {
         items: dash.items,
         cores: cpus().length,

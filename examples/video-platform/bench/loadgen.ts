@@ -106,7 +106,14 @@ export async function runOpenLoop(opts: {
     inFlight++;
     const { slot, payload } = body();
     const req = http.request(
-      { host: url.hostname, port: url.port, path: `/v1/recommend/${slot}`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: `/v1/recommend/${slot}`,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -119,7 +126,10 @@ export async function runOpenLoop(opts: {
             overall.recordMs(ms);
             (perSlot[slot] ??= new LatencyRecorder()).recordMs(ms);
             try {
-              const j = JSON.parse(Buffer.concat(chunks).toString()) as { degraded?: boolean; debug?: { timings?: { stages?: Record<string, number> } } };
+              const j = JSON.parse(Buffer.concat(chunks).toString()) as {
+                degraded?: boolean;
+                debug?: { timings?: { stages?: Record<string, number> } };
+              };
               if (j.degraded) degraded++;
               for (const [st, v] of Object.entries(j.debug?.timings?.stages ?? {})) (perStage[st] ??= new LatencyRecorder()).recordMs(v);
             } catch {

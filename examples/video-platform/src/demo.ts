@@ -17,14 +17,25 @@ const slowAnn: RetrievalSource = {
   retrieve: () => new Promise((resolve) => setTimeout(() => resolve([{ itemId: 'v9', score: 1 }]), 50)),
 };
 const noMisinfo: PolicyFilter = { name: 'misinformation', allows: (_ctx, c) => !c.meta?.misinformation };
-const kidsSafe: PolicyFilter = { name: 'kids', allows: (ctx, c) => ctx.request.context?.attributes?.kidsMode !== true || !c.meta?.kidsRestricted };
+const kidsSafe: PolicyFilter = {
+  name: 'kids',
+  allows: (ctx, c) => ctx.request.context?.attributes?.kidsMode !== true || !c.meta?.kidsRestricted,
+};
 
 const rec = createRecommender({
   slaMs: 85,
   budgets: { retrieval: 15, coarse: 10, features: 25, fine: 20, rerank: 10 },
-  shared: { fine: new RetrievalScoreRanker('fine', 0.01), policy: [noMisinfo, kidsSafe], catalog, fallback: new StaticFallback(['v1', 'v2']) },
+  shared: {
+    fine: new RetrievalScoreRanker('fine', 0.01),
+    policy: [noMisinfo, kidsSafe],
+    catalog,
+    fallback: new StaticFallback(['v1', 'v2']),
+  },
   slots: {
-    homepage: { sources: [new StaticSource('popular', ['v1', 'v2', 'v3', 'v4', 'v5']), new StaticSource('fresh', ['v6', 'v2', 'v7']), slowAnn], coarseKeep: 200 },
+    homepage: {
+      sources: [new StaticSource('popular', ['v1', 'v2', 'v3', 'v4', 'v5']), new StaticSource('fresh', ['v6', 'v2', 'v7']), slowAnn],
+      coarseKeep: 200,
+    },
     search: { sources: [new StaticSource('query', ['v4', 'v7'])], coarseKeep: 50 },
   },
 });
@@ -36,6 +47,7 @@ for (const req of [
 ]) {
   const res = await rec.recommend(req);
   console.log(`\n${req.slot} for ${req.userId ?? 'anonymous'} (${res.timings.totalMs.toFixed(2)} ms, ordered by ${res.orderedBy})`);
-  for (const it of res.items) console.log(`  ${it.position + 1}. ${it.itemId}  score=${it.score.toFixed(4)}  sources=${it.sources.join('+')}`);
+  for (const it of res.items)
+    console.log(`  ${it.position + 1}. ${it.itemId}  score=${it.score.toFixed(4)}  sources=${it.sources.join('+')}`);
   for (const d of res.degraded) console.log(`  degraded: ${d.mode} → ${d.tier} at ${d.stage}`);
 }

@@ -70,12 +70,17 @@ const DEFAULTS: ServerConfig = {
 };
 
 const bad = (key: string, msg: string): never => {
-  throw CoreErrors.create('RECSPINE_ERR_CONFIG', `invalid server config \`${key}\` (${ENV[key as keyof ServerConfig] ?? key} / --${key}): ${msg}`, { field: key });
+  throw CoreErrors.create(
+    'RECSPINE_ERR_CONFIG',
+    `invalid server config \`${key}\` (${ENV[key as keyof ServerConfig] ?? key} / --${key}): ${msg}`,
+    { field: key },
+  );
 };
 
 function num(key: string, v: string, min: number, max: number, int = true): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) bad(key, `expected ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got '${v}'`);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max)
+    bad(key, `expected ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got '${v}'`);
   return n;
 }
 
@@ -93,7 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     const eq = a.indexOf('=');
     const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
     if (!(key in ENV)) bad(key, `unknown flag; known: ${Object.keys(ENV).join(', ')}`);
-    const val = eq > 0 ? a.slice(eq + 1) : argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--') ? (argv[++i] as string) : 'true';
+    const val =
+      eq > 0 ? a.slice(eq + 1) : argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--') ? (argv[++i] as string) : 'true';
     raw[key] = val;
   }
   const c: Record<string, unknown> = { ...DEFAULTS };
@@ -129,7 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
         break;
       case 'redisCluster':
       case 'kafkaBrokers': {
-        const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+        const list = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         for (const hp of list) if (!/^[\w.-]+:\d+$/.test(hp)) bad(k, `'${hp}' is not host:port`);
         c[k] = list;
         break;

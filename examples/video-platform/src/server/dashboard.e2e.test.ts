@@ -36,7 +36,16 @@ describe.skipIf(!available)('dashboard (headless Chromium)', () => {
     }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 180_000);
 
@@ -62,10 +71,14 @@ describe.skipIf(!available)('dashboard (headless Chromium)', () => {
     const before = await page.locator('#slate-table tr.slate-item td:nth-child(2)').allTextContents();
     expect(before.length).toBeGreaterThan(0);
     await page.click('#watch');
-    await page.waitForFunction((prev) => {
-      const rows = [...document.querySelectorAll('#slate-table tr.slate-item td:nth-child(2)')].map((td) => td.textContent);
-      return rows.length > 0 && rows.join(',') !== prev;
-    }, before.join(','), { timeout: 15_000 });
+    await page.waitForFunction(
+      (prev) => {
+        const rows = [...document.querySelectorAll('#slate-table tr.slate-item td:nth-child(2)')].map((td) => td.textContent);
+        return rows.length > 0 && rows.join(',') !== prev;
+      },
+      before.join(','),
+      { timeout: 15_000 },
+    );
     const after = await page.locator('#slate-table tr.slate-item td:nth-child(2)').allTextContents();
     expect(after).not.toEqual(before);
     mkdirSync(SHOTS, { recursive: true });

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
     return;
   }
   const server = await startServer(config);
-  console.log(`${cluster.isWorker ? `worker ${process.pid}` : 'server'} listening on ${server.url} (mode ${config.mode}, preset ${config.preset})`);
+  console.log(
+    `${cluster.isWorker ? `worker ${process.pid}` : 'server'} listening on ${server.url} (mode ${config.mode}, preset ${config.preset})`,
+  );
   const shutdown = async (signal: string): Promise<void> => {
     console.log(`${signal}: draining`);
     await server.close();

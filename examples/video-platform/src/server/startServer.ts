@@ -81,8 +81,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
 
   const eventsAccepted = new Counter({ name: 'recspine_events_accepted_total', help: 'Events accepted by the API', registers: [registry] });
-  const eventsRejected = new Counter({ name: 'recspine_events_rejected_total', help: 'Events rejected by validation', labelNames: ['code'], registers: [registry] });
-  const qf = new Gauge({ name: 'recspine_quality_factor', help: 'Adaptive trimming quality factor (1 = full candidate counts)', registers: [registry] });
+  const eventsRejected = new Counter({
+    name: 'recspine_events_rejected_total',
+    help: 'Events rejected by validation',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const qf = new Gauge({
+    name: 'recspine_quality_factor',
+    help: 'Adaptive trimming quality factor (1 = full candidate counts)',
+    registers: [registry],
+  });
 
   const publishEvents = async (events: readonly unknown[]): Promise<EventsResult> => {
     const good: RecEvent[] = [];
