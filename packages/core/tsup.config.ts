@@ -8,5 +8,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   treeshake: true,
+  // keep 'node:' specifiers as written (vitest's module runner and bundlers resolve them unambiguously)
+  removeNodeProtocol: false,
   external: ['prom-client'],
 });

@@ -8,4 +8,6 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   treeshake: true,
+  // keep 'node:' specifiers as written (vitest's module runner and bundlers resolve them unambiguously)
+  removeNodeProtocol: false,
 });

@@ -8,6 +8,8 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   treeshake: true,
+  // keep 'node:' specifiers as written (vitest's module runner and bundlers resolve them unambiguously)
+  removeNodeProtocol: false,
   // OnnxWorkerPool resolves onnxruntime-node with createRequire(import.meta.url); shims make that work in the CJS build.
   shims: true,
 });
