@@ -725,15 +725,16 @@ class RequestRun {
         const idx = plan.sourceIndex.get(s);
         if (idx !== undefined) inSlate[idx] = (inSlate[idx] as number) + 1;
       }
+      // One shape for every item (absent fields are undefined, which JSON omits): no spreads.
       items[p] = {
         itemId: c.itemId,
         position: p,
         score: c.score,
         sources: c.sources,
-        ...(c.heads ? { heads: c.heads } : {}),
-        ...(c.coarseScore !== undefined ? { coarseScore: c.coarseScore } : {}),
-        ...(c.fineScore !== undefined ? { fineScore: c.fineScore } : {}),
-        ...(c.explore ? { explore: c.explore } : {}),
+        heads: c.heads,
+        coarseScore: c.coarseScore,
+        fineScore: c.fineScore,
+        explore: c.explore,
       };
     }
     const sources: Record<string, SourceReport> = {};
