@@ -136,6 +136,9 @@ describe('buildApp', () => {
       expect(ready.json()).toMatchObject({ ready: true });
       const metrics = await app.inject({ method: 'GET', url: '/metrics' });
       expect(metrics.body).toMatch(/recspine_stage_seconds_bucket/);
+      expect(metrics.body).toMatch(
+        /recspine_http_recommend_seconds_count\{slot="homepage",arm="(control|treatment|holdback)",degraded="false"\}/,
+      );
       const dash = await app.inject({ method: 'GET', url: '/v1/dashboard' });
       expect(Object.keys(dash.json().slots)).toContain('homepage');
     });

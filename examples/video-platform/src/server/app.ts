@@ -1,5 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Histogram, type Registry } from 'prom-client';
 import { isRecSpineError, type RecRequest, type RecResponse, type Recommender } from '@recspine/core';
 import type { AdmissionController } from './AdmissionController.js';
 import type { DashboardSink } from './DashboardSink.js';
@@ -79,6 +79,14 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   const slots = new Set(deps.recommender.slotNames);
+  // Per experiment arm: latency and outcome, so every metric that matters can be split by arm.
+  const byArm = new Histogram({
+    name: 'recspine_http_recommend_seconds',
+    help: 'HTTP recommend latency by slot, experiment arm and whether the response was degraded',
+    labelNames: ['slot', 'arm', 'degraded'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.2, 0.5],
+    registers: [deps.registry],
+  });
   const debugDefault = deps.debugByDefault ?? true;
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
@@ -141,7 +149,9 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
           context: { ...b.context, ...(b.itemId !== undefined ? { itemId: b.itemId } : {}), nowMs: Date.now() },
           overrides: assignment.overrides,
         };
+        const t0 = performance.now();
         const res = await deps.recommender.recommend(request);
+        byArm.observe({ slot, arm: assignment.arm, degraded: res.degraded.length > 0 ? 'true' : 'false' }, (performance.now() - t0) / 1000);
         logImpressions(deps.impressions, res, b.userId);
         return reply.send(render(res, b.debug ?? debugDefault));
       } catch (e) {
