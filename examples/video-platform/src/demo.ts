@@ -41,18 +41,32 @@ interface Item {
 interface Res {
   arm?: string;
   items: Item[];
-  debug?: { timings: { totalMs: number; stages: Record<string, number> }; orderedBy: string; degradation: { mode: string; tier: string }[] };
+  debug?: {
+    timings: { totalMs: number; stages: Record<string, number> };
+    orderedBy: string;
+    degradation: { mode: string; tier: string }[];
+  };
 }
 const post = async (slot: string, body: Record<string, unknown>): Promise<Res> =>
   (await (
-    await fetch(`${server.url}/v1/recommend/${slot}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    await fetch(`${server.url}/v1/recommend/${slot}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
   ).json()) as Res;
 const show = (title: string, r: Res): void => {
   const d = r.debug;
-  const stages = d ? Object.entries(d.timings.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' · ') : '';
+  const stages = d
+    ? Object.entries(d.timings.stages)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(' · ')
+    : '';
   console.log(`\n${title}  [arm ${r.arm ?? '-'}, ordered by ${d?.orderedBy}, ${d?.timings.totalMs.toFixed(1)} ms: ${stages}]`);
   for (const it of r.items.slice(0, 8)) {
-    console.log(`  ${String(it.position + 1).padStart(2)}. ${it.itemId.padEnd(10)} ${it.score.toFixed(4)}  ${(it.sources ?? []).join('+')}${it.explore ? `  (explore: ${it.explore.policy})` : ''}`);
+    console.log(
+      `  ${String(it.position + 1).padStart(2)}. ${it.itemId.padEnd(10)} ${it.score.toFixed(4)}  ${(it.sources ?? []).join('+')}${it.explore ? `  (explore: ${it.explore.policy})` : ''}`,
+    );
   }
   for (const x of d?.degradation ?? []) console.log(`  degraded: ${x.mode} → ${x.tier}`);
 };
@@ -73,7 +87,9 @@ const now = Date.now();
 await fetch(`${server.url}/v1/events`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ events: [{ id: `demo-${now}`, type: 'watch', userId, itemId: watched, atMs: now, watchMs: 600_000, completed: true }] }),
+  body: JSON.stringify({
+    events: [{ id: `demo-${now}`, type: 'watch', userId, itemId: watched, atMs: now, watchMs: 600_000, completed: true }],
+  }),
 });
 await new Promise((r) => setTimeout(r, 200));
 show(`homepage for ${userId} after watching ${watched}`, await post('homepage', { userId, limit: 10, requestId: 'demo-1' }));

@@ -21,6 +21,10 @@ export const VideoPlatformErrors = defineErrors({
     category: 'server',
     description: 'An exported ONNX model disagrees with the trainer beyond the parity tolerance.',
   },
+  RECSPINE_ERR_VP_FEATURES_DOWN: {
+    category: 'dependency',
+    description: 'The feature fetch was switched off (simulated feature-store outage); core takes its degraded-model path.',
+  },
 });
 
 /** The codes of the example. */

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate } from './eval/evaluate.js';
+import { buildVideoRecommender } from './serving/buildVideoRecommender.js';
 import type { ModelCard } from './train/ModelCard.js';
 import { resolveTrainConfig, trainModels } from './train/trainModels.js';
-import type { FeatureSpec } from './train/FeatureSpec.js';
+import type { FeatureAssemblerSpec } from '@recspine/rank';
+import { FeatureAssembler } from '@recspine/rank';
 import { generateWorld } from './world/generateWorld.js';
 import { resolveWorldConfig } from './world/WorldConfig.js';
 
@@ -26,14 +28,15 @@ describe('video-platform pipeline (tiny world)', () => {
     const mm = models.manifest;
     for (const [name, entry] of Object.entries(mm.models)) {
       expect(existsSync(join(models.dir, entry.onnx)), name).toBe(true);
-      const spec = JSON.parse(readFileSync(join(models.dir, entry.featureSpec), 'utf8')) as FeatureSpec;
-      expect(spec.columns.length).toBe(spec.width);
-      expect(spec.input).toBe('features');
+      const spec = JSON.parse(readFileSync(join(models.dir, entry.featureSpec), 'utf8')) as FeatureAssemblerSpec & { width?: number };
+      // Ranker specs are consumed by the rank package's FeatureAssembler as they are on disk.
+      if (name === 'userTower') expect(spec.width).toBe(entry.inputWidth);
+      else expect(new FeatureAssembler(spec).width).toBe(entry.inputWidth);
       const card = JSON.parse(readFileSync(join(models.dir, entry.card), 'utf8')) as ModelCard;
       expect(card.parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
       expect(card.trainWindow.toIso > card.trainWindow.fromIso).toBe(true);
     }
-    expect(mm.models.fine.outputs).toEqual(['ctr', 'watch', 'report', 'satisfaction']);
+    expect(mm.models.fine.outputs).toEqual(['ctr', 'watch', 'report', 'satisfaction', 'value']);
     expect(mm.models.coarse.outputs).toEqual(['score']);
     expect(mm.models.userTower.outputs).toEqual(['embedding']);
     expect(mm.itemEmbeddings.shape).toEqual([600, tc.embeddingDim]);
@@ -51,5 +54,51 @@ describe('video-platform pipeline (tiny world)', () => {
     // Learned something: better-than-chance click AUC on the held-out window.
     expect(e.aucByHead['ctr']).toBeGreaterThan(0.55);
     expect(e.drift.promoted).toBe(true);
+
+    // The serving module composes the three slots from the same artifacts.
+    const vr = await buildVideoRecommender({
+      preset: 'tiny',
+      mode: 'embedded',
+      worldDir: world.dir,
+      modelsDir: models.dir,
+      slaMs: 30_000,
+      budgets: { retrieval: 10_000, coarse: 5_000, features: 5_000, fine: 5_000, rerank: 2_000 },
+      seed: 1,
+    });
+    try {
+      const kid = vr.sampleUsers.find((x) => x.context.attributes?.['kids'] === true) ?? vr.sampleUsers[0];
+      const u = kid as (typeof vr.sampleUsers)[number];
+      const home = await vr.recommender.recommend({ slot: 'homepage', userId: u.userId, limit: 10, context: u.context });
+      expect(home.items).toHaveLength(10);
+      expect(home.orderedBy).toBe('fine');
+      expect(home.items[0]?.heads?.['ctr']).toBeGreaterThan(0);
+      if (u.context.attributes?.['kids'] === true)
+        for (const it of home.items) expect(vr.catalog.get(it.itemId)?.kidsRestricted).not.toBe(true);
+      const watched = home.items[0]?.itemId as string;
+      const next = await vr.recommender.recommend({
+        slot: 'end-of-video',
+        userId: u.userId,
+        limit: 1,
+        context: { ...u.context, itemId: watched },
+      });
+      expect(next.items).toHaveLength(1);
+      expect(next.items[0]?.itemId).not.toBe(watched);
+      expect(next.sources['related']?.retrieved).toBeGreaterThan(0);
+      const found = await vr.recommender.recommend({
+        slot: 'search',
+        userId: u.userId,
+        limit: 5,
+        query: vr.sampleQueries[0],
+        context: u.context,
+      });
+      expect(found.sources['query']?.retrieved).toBeGreaterThan(0);
+      expect(found.items.length).toBeGreaterThan(0);
+      vr.simulateOutage('ranking');
+      expect((await vr.recommender.recommend({ slot: 'homepage', userId: u.userId, limit: 10, context: u.context })).orderedBy).toBe(
+        'degraded',
+      );
+    } finally {
+      await vr.close();
+    }
   });
 });

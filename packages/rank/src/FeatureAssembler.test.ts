@@ -207,6 +207,43 @@ describe('FeatureAssembler', () => {
       lease.release();
     });
 
+    it('encodes match features as 1/0 equality of two categorical values, missing when either side is absent', () => {
+      const a = new FeatureAssembler({
+        maxBatch: 4,
+        features: [
+          { kind: 'match', name: 'lang', a: { from: 'context', key: 'language' }, b: { from: 'candidate', key: 'meta.language' } },
+          { kind: 'match', name: 'bucket', a: { from: 'user', key: 'bucket' }, b: { from: 'item', key: 'bucket' }, default: -1 },
+        ],
+      });
+      expect(a.columns).toEqual(['lang', 'lang__missing', 'bucket', 'bucket__missing']);
+      const cands = [
+        makeCandidate('a', { meta: { language: 'en' } }),
+        makeCandidate('b', { meta: { language: 'de' } }),
+        makeCandidate('c', {}),
+      ];
+      const ctx = makeCtx({ request: { context: { language: 'en' } } });
+      const lease = a.assemble({
+        candidates: cands,
+        ctx,
+        batch: batch({ bucket: 3 }, [{ bucket: '3' }, { bucket: 4 }, { bucket: true as never }]),
+      });
+      const rows = [0, 1, 2].map((r) => row(a, lease.data, r));
+      expect(rows.map((r) => [r.lang, r.lang__missing])).toEqual([
+        [1, 0],
+        [0, 0],
+        [0, 1],
+      ]);
+      // A number matches its string form; a malformed side counts as malformed and takes the default.
+      expect(rows.map((r) => [r.bucket, r.bucket__missing])).toEqual([
+        [1, 0],
+        [0, 0],
+        [-1, 1],
+      ]);
+      expect(lease.malformed).toBe(1);
+      expect(lease.missing).toBe(1);
+      lease.release();
+    });
+
     it('rejects misaligned inputs and batches over maxBatch with coded errors', () => {
       const a = new FeatureAssembler(spec);
       expect(() => a.assemble({ batch: batch({}, [{}, {}]), rows: 3 })).toThrow(

@@ -133,7 +133,7 @@ export class FeatureAssembler {
       if (typeof f?.name !== 'string' || f.name.length === 0) fail(`${where}: name must be a non-empty string`, `features[${i}].name`);
       if (names.has(f.name)) fail(`${where}: duplicate feature name ${f.name}`, `features[${i}].name`);
       names.add(f.name);
-      const refs = f.kind === 'dot' ? [f.a, f.b] : [f];
+      const refs = f.kind === 'dot' || f.kind === 'match' ? [f.a, f.b] : [f];
       const resolvers: Resolver[] = [];
       let rowConstant = true;
       for (const r of refs) {
@@ -190,6 +190,30 @@ export class FeatureAssembler {
               return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
             };
           }
+          break;
+        }
+        case 'match': {
+          const def = f.default ?? 0;
+          if (!Number.isFinite(def)) fail(`${where}: default must be finite`, `features[${i}].default`);
+          columns.push(f.name);
+          defaults.push(def);
+          const [ra, rb] = resolvers as [Resolver, Resolver];
+          const key = (v: FeatureValue): string | undefined =>
+            typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+          resolve = (env, row) => {
+            const a = ra(env, row);
+            const b = rb(env, row);
+            if (a === undefined || b === undefined) return undefined;
+            const ka = key(a);
+            const kb = key(b);
+            if (ka === undefined || kb === undefined) return MALFORMED;
+            return ka === kb ? 1 : 0;
+          };
+          encode = (v, out, pos) => {
+            if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+            out[pos] = v;
+            return true;
+          };
           break;
         }
         case 'vector': {

@@ -98,8 +98,22 @@ export interface DotFeature extends FeatureBase {
   readonly default?: number;
 }
 
+/**
+ * A cross feature: 1 when two categorical values are equal, else 0 — e.g. the request's language
+ * and the item's (`{ from: 'context', key: 'language' }` vs `{ from: 'candidate', key: 'meta.language' }`).
+ * Strings compare as is; finite numbers are stringified first. Missing if either side is missing;
+ * malformed if either side is not a string or finite number. One column (plus the indicator).
+ */
+export interface MatchFeature extends FeatureBase {
+  readonly kind: 'match';
+  readonly a: FeatureRef;
+  readonly b: FeatureRef;
+  /** Value written when missing (default 0). */
+  readonly default?: number;
+}
+
 /** One entry of a {@link FeatureAssemblerSpec}. */
-export type FeatureSpec = NumericFeature | VectorFeature | CategoryFeature | IdListFeature | DotFeature;
+export type FeatureSpec = NumericFeature | VectorFeature | CategoryFeature | IdListFeature | DotFeature | MatchFeature;
 
 /**
  * The model-input layout: features in column order, each with its encoding, normalisation,

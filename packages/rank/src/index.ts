@@ -17,6 +17,7 @@ export type {
   FeatureRef,
   FeatureSpec,
   IdListFeature,
+  MatchFeature,
   Normalization,
   NumericFeature,
   VectorFeature,

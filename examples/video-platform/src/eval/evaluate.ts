@@ -1,30 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FeatureAssemblerSpec } from '@recspine/rank';
 import type { RecRequest, StageContext } from '@recspine/core';
-import { createRecommender, MapItemCatalog } from '@recspine/core';
-import type { FeatureSpec } from '../train/FeatureSpec.js';
-import { FeatureAssembler, emptyRows } from '../train/FeatureSpec.js';
+import { offlineCtx } from '../train/assembleLogged.js';
 import type { ModelCard } from '../train/ModelCard.js';
 import type { ModelsHandle } from '../train/trainModels.js';
+import type { VideoRecommenderOptions } from '../serving/buildVideoRecommender.js';
+import { buildVideoRecommender } from '../serving/buildVideoRecommender.js';
 import type { WorldHandle } from '../world/generateWorld.js';
 import { groundTruth, newTruth, OBJECTIVE } from '../world/GroundTruth.js';
 import { readColumn } from '../world/internal/binio.js';
 import { progress, progressDefault } from '../world/internal/progress.js';
 import { Rng } from '../world/internal/random.js';
 import { World } from '../world/World.js';
-import { WorldData } from '../world/WorldData.js';
-import { CreatorCapReRanker } from './adapters/CreatorCapReRanker.js';
-import { EvalWorld } from './adapters/EvalWorld.js';
-import { ListSource, freshOrder } from './adapters/ListSource.js';
-import { OnnxRanker } from './adapters/OnnxRanker.js';
-import { policyFilters } from './adapters/policyFilters.js';
-import { TwoTowerSource } from './adapters/TwoTowerSource.js';
-import { UserFeatureSource } from './adapters/UserFeatureSource.js';
-import { WorldFeatureFetcher } from './adapters/WorldFeatureFetcher.js';
 import type { DriftReport } from './DriftGate.js';
-import { driftGate } from './DriftGate.js';
+import { driftOnLogs } from './DriftGate.js';
 import { entropy, mean, ndcg, recall, topK } from './metrics.js';
-import { OnnxModel } from './OnnxModel.js';
 
 /** Options of {@link evaluate}. */
 export interface EvalOptions {
@@ -35,6 +26,11 @@ export interface EvalOptions {
   readonly retrieveK?: number;
   readonly driftThreshold?: number;
   readonly progress?: boolean;
+  /** Homepage re-rank settings passed to the serving module (defaults: its own). */
+  readonly exploreFraction?: number;
+  readonly mmrLambda?: number;
+  readonly coarseKeep?: number;
+  readonly homepageCaps?: VideoRecommenderOptions['homepageCaps'];
 }
 
 /** Slate health of the full pipeline's slates. */
@@ -61,8 +57,10 @@ export interface SeedEval {
   readonly ndcg10: number;
   readonly oracleNdcg10: number;
   readonly popularityNdcg10: number;
-  /** Feature store down: core's degraded path with the degraded-mode model. */
+  /** Online feature fetch down: core's degraded path with the degraded-mode model (retrieval still reads user rows). */
   readonly degradedNdcg10: number;
+  /** Feature store fully down: also no user rows for retrieval (no two-tower, no history-based fresh); degraded model. */
+  readonly fullOutageNdcg10: number;
   /** Same slates scored with expected (not realised) gains: oracle = 1 by construction. */
   readonly expectedGain: { readonly ndcg10: number; readonly popularityNdcg10: number; readonly degradedNdcg10: number };
   readonly twoTowerRecall1000: number;
@@ -82,19 +80,6 @@ export interface SeedEval {
   readonly composition: string;
 }
 
-function stageCtx(request: RecRequest): StageContext {
-  return {
-    request,
-    requestId: 'eval',
-    stage: 'eval',
-    signal: new AbortController().signal,
-    deadlineAt: Number.POSITIVE_INFINITY,
-    remainingMs: () => Number.POSITIVE_INFINITY,
-    state: new Map(),
-    params: {},
-  };
-}
-
 /**
  * Offline evaluation on the held-out window of a world, composing the pipeline through core's
  * `createRecommender` with local adapters over the exported ONNX models (see `adapters/`).
@@ -108,56 +93,31 @@ function stageCtx(request: RecRequest): StageContext {
  */
 export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: EvalOptions = {}): Promise<SeedEval> {
   const t0 = performance.now();
-  const data = WorldData.load(world.dir);
+  const K = opts.retrieveK ?? 1000;
+  // The served pipeline, built by the serving module with the real packages (embedded mode,
+  // exact ANN as the reference); generous budgets and no breaker trips: this measures quality.
+  const vr = await buildVideoRecommender({
+    preset: 'demo',
+    mode: 'embedded',
+    ann: 'exact',
+    worldDir: world.dir,
+    modelsDir: models.dir,
+    slaMs: 60_000,
+    budgets: { retrieval: 20_000, coarse: 10_000, features: 10_000, fine: 10_000, rerank: 5_000 },
+    breakers: { default: { kind: 'consecutive', threshold: 1_000_000 } },
+    retrieveK: K,
+    seed: 7,
+    ...(opts.exploreFraction === undefined ? {} : { exploreFraction: opts.exploreFraction }),
+    ...(opts.mmrLambda === undefined ? {} : { mmrLambda: opts.mmrLambda }),
+    ...(opts.coarseKeep === undefined ? {} : { coarseKeep: opts.coarseKeep }),
+    ...(opts.homepageCaps === undefined ? {} : { homepageCaps: opts.homepageCaps }),
+  });
+  const data = vr.world;
   const truthWorld = World.build(data.manifest.config);
   const mm = models.manifest;
   const mdir = models.dir;
-  const E = readColumn(mdir, { ...mm.itemEmbeddings, dtype: 'f32' });
   const pop = readColumn(mdir, { ...mm.popularity, dtype: 'i32' });
-  const w = new EvalWorld(data, mm, E, mm.itemEmbeddings.shape[1] as number, pop);
-  const [userTower, coarseM, fineM, degM] = await Promise.all([
-    OnnxModel.load(mdir, mm.models.userTower),
-    OnnxModel.load(mdir, mm.models.coarse),
-    OnnxModel.load(mdir, mm.models.fine),
-    OnnxModel.load(mdir, mm.models.degraded),
-  ]);
-  const users = new UserFeatureSource(data);
-  const twoTower = new TwoTowerSource(w, userTower, users);
-  const popular = new ListSource('popular', w, pop);
-  const fresh = new ListSource('fresh', w, freshOrder(w));
-  const K = opts.retrieveK ?? 1000;
-  const ageBandOf = (id: string | undefined) => {
-    const m = id === undefined ? null : /^u(\d+)$/.exec(id);
-    return m ? (data.ageNames[data.userAgeBand[Number(m[1])] as number] as string) : undefined;
-  };
-  const build = (featuresDown: boolean) =>
-    createRecommender({
-      slaMs: 60_000,
-      budgets: { retrieval: 20_000, coarse: 10_000, features: 10_000, fine: 10_000, rerank: 5_000 },
-      shared: {
-        features: new WorldFeatureFetcher(w, users, featuresDown),
-        coarse: new OnnxRanker('coarse', 'coarse', coarseM, w),
-        fine: new OnnxRanker('fine', 'fine', fineM, w),
-        degraded: new OnnxRanker('degraded', 'degraded', degM, w),
-        policy: policyFilters(ageBandOf),
-        catalog: new MapItemCatalog(w.catalog),
-      },
-      slots: {
-        homepage: {
-          sources: [
-            { source: twoTower, k: K },
-            { source: popular, k: K },
-            { source: fresh, k: 300 },
-          ],
-          coarseKeep: 200,
-          rerank: [new CreatorCapReRanker(2)],
-        },
-      },
-      // Offline evaluation measures quality: no breaker may trip on the deliberate outage.
-      breakers: { default: { kind: 'consecutive', threshold: 1_000_000 } },
-    });
-  const full = build(false);
-  const degraded = build(true);
+  const idx = (id: string) => (id.startsWith('v') ? Number(id.slice(1)) : -1);
 
   // Held-out users: the first held-out session of each distinct user, in time order.
   const ses = data.sessions;
@@ -183,6 +143,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     or: [] as number[],
     pop: [] as number[],
     deg: [] as number[],
+    degAll: [] as number[],
     ndE: [] as number[],
     popE: [] as number[],
     degE: [] as number[],
@@ -197,6 +158,9 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
   let servedCold = 0;
   const bar = progress('eval: users', picked.length, opts.progress ?? progressDefault());
   const D = data.dim;
+  const src = vr.sources;
+  const ids = async (source: { retrieve(ctx: StageContext, k: number): unknown }, ctx: StageContext, k: number) =>
+    ((await source.retrieve(ctx, k)) as readonly { itemId: string }[]).map((x) => idx(x.itemId));
   for (const s of picked) {
     const u = ses.user[s] as number;
     if (data.splitHistoryLen[u] === 0) cold++;
@@ -233,27 +197,41 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
         device: data.deviceNames[ses.device[s] as number] as string,
         language: data.languageNames[data.userLanguage[u] as number] as string,
         nowMs,
+        attributes: { kids: data.userAgeBand[u] === 0 },
       },
     };
-    const ctx = stageCtx(request);
-    const ttList = (await twoTower.retrieve(ctx, K)).map((x) => w.indexOf(x.itemId));
-    const popList = popular.retrieve(ctx, K).map((x) => w.indexOf(x.itemId));
-    const freshList = fresh.retrieve(ctx, 300).map((x) => w.indexOf(x.itemId));
+    const ctx = offlineCtx(request, new Map());
+    const ttList = await ids(src.twoTower, ctx, K);
+    const popList: number[] = [];
+    for (let r = 0; r < pop.length && popList.length < K; r++)
+      if ((data.itemPublishedS[pop[r] as number] as number) <= tS) popList.push(pop[r] as number);
     rec.tt.push(recall(ttList, relevant));
     rec.pop.push(recall(popList, relevant));
-    rec.port.push(recall([...ttList, ...popList, ...freshList], relevant));
+    const portfolio = [
+      ...ttList,
+      ...(await ids(src.popular, ctx, K)),
+      ...(await ids(src.fresh, ctx, 300)),
+      ...(await ids(src.coldStart, ctx, 300)),
+    ];
+    rec.port.push(recall(portfolio, relevant));
 
-    const res = await full.recommend(request);
-    const slate = res.items.map((x) => w.indexOf(x.itemId));
-    const resD = await degraded.recommend(request);
+    vr.simulateOutage('none');
+    const res = await vr.recommender.recommend(request);
+    const slate = res.items.map((x) => idx(x.itemId));
+    vr.simulateOutage('ranking');
+    const resD = await vr.recommender.recommend(request);
     if (resD.orderedBy === 'degraded') degradedOrdered++;
-    const slateD = resD.items.map((x) => w.indexOf(x.itemId));
+    const slateD = resD.items.map((x) => idx(x.itemId));
+    vr.simulateOutage('all');
+    const slateA = (await vr.recommender.recommend(request)).items.map((x) => idx(x.itemId));
+    vr.simulateOutage('none');
     const popSlate: number[] = [];
     for (let r = 0; r < pop.length && popSlate.length < 10; r++) if (allowed(pop[r] as number)) popSlate.push(pop[r] as number);
     const oracle = topK(V, 10, allowed);
     const gains = (list: number[], g: Float64Array) => list.map((i) => (i < 0 ? 0 : (g[i] as number)));
     acc.nd.push(ndcg(gains(slate, realised), realised, 10));
     acc.deg.push(ndcg(gains(slateD, realised), realised, 10));
+    acc.degAll.push(ndcg(gains(slateA, realised), realised, 10));
     acc.pop.push(ndcg(gains(popSlate, realised), realised, 10));
     acc.or.push(ndcg(gains(oracle, realised), realised, 10));
     acc.ndE.push(ndcg(gains(slate, expected), expected, 10));
@@ -279,7 +257,8 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     bar.tick();
   }
   bar.stop();
-  await Promise.all([userTower.release(), coarseM.release(), fineM.release(), degM.release()]);
+  const composition = vr.composition;
+  await vr.close();
 
   const card = (name: string) => JSON.parse(readFileSync(join(mdir, `${name}.card.json`), 'utf8')) as ModelCard;
   const aucOf = (c: ModelCard) =>
@@ -288,7 +267,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
         .filter(([k]) => k.startsWith('auc.'))
         .map(([k, v]) => [k.slice(4), v]),
     );
-  const fineSpecJson = JSON.parse(readFileSync(join(mdir, mm.models.fine.featureSpec), 'utf8')) as FeatureSpec;
+  const fineSpecJson = JSON.parse(readFileSync(join(mdir, mm.models.fine.featureSpec), 'utf8')) as FeatureAssemblerSpec;
   const drift = driftOnLogs(data, fineSpecJson, opts.driftThreshold ?? 0.25);
   return {
     seed: data.manifest.config.seed,
@@ -300,6 +279,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     oracleNdcg10: mean(acc.or),
     popularityNdcg10: mean(acc.pop),
     degradedNdcg10: mean(acc.deg),
+    fullOutageNdcg10: mean(acc.degAll),
     expectedGain: { ndcg10: mean(acc.ndE), popularityNdcg10: mean(acc.popE), degradedNdcg10: mean(acc.degE) },
     twoTowerRecall1000: mean(rec.tt),
     popularityRecall1000: mean(rec.pop),
@@ -326,8 +306,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     trainSeconds: mm.trainSeconds,
     trainCpuSeconds: mm.trainCpuSeconds,
     evalSeconds: (performance.now() - t0) / 1000,
-    composition:
-      'core createRecommender + local adapters (TwoTowerSource exact search, ListSource popular/fresh, OnnxRanker coarse/fine/degraded, WorldFeatureFetcher, CreatorCapReRanker, policy filters): @recspine/retrieval, rank, rerank and features were skeletons',
+    composition: `serving module (src/serving/buildVideoRecommender): ${composition}`,
   };
 }
 
@@ -343,38 +322,4 @@ function cosine(C: Float32Array, a: number, b: number, D: number): number {
     bb += y * y;
   }
   return ab / Math.sqrt(aa * bb || 1);
-}
-
-/**
- * The drift gate on logged data: a model's inputs, assembled from the served features of (up to
- * 20k) impressions of the last training day — recent training data, so slow trends such as
- * growing counters do not count as drift — vs (up to 20k) held-out-window (serving) impressions.
- */
-export function driftOnLogs(data: WorldData, spec: FeatureSpec, threshold = 0.25): DriftReport {
-  const asm = new FeatureAssembler(spec);
-  const trainN = data.manifest.counts.trainImpressions;
-  const n = data.impressions.n;
-  const sample = (from: number, to: number): { X: Float32Array; rows: number } => {
-    const rows = Math.min(20_000, to - from);
-    const X = new Float32Array(rows * spec.width);
-    const scratch = emptyRows();
-    const stride = (to - from) / rows;
-    for (let k = 0; k < rows; k++) {
-      const r = from + Math.floor(k * stride);
-      const s = data.impressions.session[r] as number;
-      asm.assemble(
-        { ...scratch, user: data.userRowOfSession(s), item: data.itemRowOfImpression(r), context: data.contextOfSession(s) },
-        X,
-        k * spec.width,
-      );
-    }
-    return { X, rows };
-  };
-  const lastDayS = data.manifest.splitS - 86_400;
-  let from = trainN;
-  while (from > 0 && (data.sessions.timeS[data.impressions.session[from - 1] as number] as number) >= lastDayS) from--;
-  const tr = sample(from, trainN);
-  const held = sample(trainN, n);
-  // Cumulative impression counters grow by construction from one day to the next: reported, not gated.
-  return driftGate(spec, tr.X, tr.rows, held.X, held.rows, threshold, ['item.log1p_impressions', 'catalog.log1p_impressions']);
 }

@@ -52,13 +52,13 @@ export function markdownReport(evals: readonly SeedEval[], settings: Readonly<Re
   );
   lines.push('## Ranking (NDCG@10 on realised held-out engagement)', '');
   lines.push(
-    '| seed | users | items | eval users (cold) | pipeline | oracle | popularity | degraded | pipeline/oracle | pipeline/popularity | degraded/pipeline |',
+    '| seed | users | items | eval users (cold) | pipeline | oracle | popularity | degraded | store fully down | pipeline/oracle | pipeline/popularity | degraded/pipeline |',
   );
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const e of evals) {
     const t = checkTargets(e);
     lines.push(
-      `| ${e.seed} | ${e.users} | ${e.items} | ${e.evalUsers} (${e.coldEvalUsers}) | ${f3(e.ndcg10)} | ${f3(e.oracleNdcg10)} | ${f3(e.popularityNdcg10)} | ${f3(e.degradedNdcg10)} | ${f3(t.ndcgVsOracle)} | ${f3(t.ndcgVsPopularity)} | ${f3(t.degradedVsFull)} |`,
+      `| ${e.seed} | ${e.users} | ${e.items} | ${e.evalUsers} (${e.coldEvalUsers}) | ${f3(e.ndcg10)} | ${f3(e.oracleNdcg10)} | ${f3(e.popularityNdcg10)} | ${f3(e.degradedNdcg10)} | ${f3(e.fullOutageNdcg10)} | ${f3(t.ndcgVsOracle)} | ${f3(t.ndcgVsPopularity)} | ${f3(t.degradedVsFull)} |`,
     );
   }
   lines.push('', '## Ranking with expected gains (oracle = 1 by construction)', '');
@@ -69,7 +69,7 @@ export function markdownReport(evals: readonly SeedEval[], settings: Readonly<Re
     );
   lines.push('', '## Retrieval (recall of the top-100 true items)', '');
   lines.push(
-    '| seed | two-tower @1000 | popularity @1000 | portfolio (tt 1000 + pop 1000 + fresh 300) | two-tower/popularity |',
+    '| seed | two-tower @1000 | popularity @1000 | portfolio (tt 1000 + pop 1000 + fresh 300 + cold-start 300) | two-tower/popularity |',
     '|---|---|---|---|---|',
   );
   for (const e of evals)

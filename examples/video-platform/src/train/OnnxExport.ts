@@ -10,7 +10,9 @@ export const ONNX_OPSET = 13;
  * Writes an MLP's trained weights as an ONNX model with the `onnx-proto` protobuf classes:
  * one float32 input `features` `[batch, F]`, a `Gemm`+`Relu` chain for the trunk, one `Gemm`
  * per head followed by `Sigmoid` (ranker heads, each output `[batch, 1]`) or
- * `LpNormalization(p=2)` (tower embedding `[batch, D]`). The batch dimension is symbolic.
+ * `LpNormalization(p=2)` (tower embedding `[batch, D]`). With `objective` set, an extra output
+ * `value = ctr · (watch + a · satisfaction − b · report)` is computed in the graph (what the rank
+ * package's `MultiTaskRanker` then uses as its single weighted head). The batch dimension is symbolic.
  *
  * @example
  * ```ts
@@ -54,6 +56,18 @@ export function exportMlpToOnnx(
     if (w.l2normalize) node('LpNormalization', [`${name}.logit`], name, [intAttr('axis', 1), intAttr('p', 2)]);
     else node('Sigmoid', [`${name}.logit`], name);
     outputs.push(valueInfo(name, d.outputs));
+  }
+  const obj = w.objective;
+  if (obj !== undefined && ['ctr', 'watch', 'report', 'satisfaction'].every((h) => h in w.heads)) {
+    // value = ctr · (watch + a · satisfaction − b · report), the ranking objective, as graph nodes.
+    tensor('objective.sat_w', [], Float32Array.of(obj.satisfaction));
+    tensor('objective.report_w', [], Float32Array.of(obj.report));
+    node('Mul', ['satisfaction', 'objective.sat_w'], 'objective.sat');
+    node('Mul', ['report', 'objective.report_w'], 'objective.rep');
+    node('Add', ['watch', 'objective.sat'], 'objective.ws');
+    node('Sub', ['objective.ws', 'objective.rep'], 'objective.inner');
+    node('Mul', ['ctr', 'objective.inner'], 'value');
+    outputs.push(valueInfo('value', 1));
   }
   const graph = onnx.GraphProto.create({
     name: opts.name,

@@ -21,7 +21,7 @@ describe('checkParity', () => {
   });
 
   it('ONNX (onnxruntime-node) matches the trained tfjs multi-task ranker within 1e-4 on a held-out batch', async () => {
-    const m = new Mlp(W, [16, 8], { ctr: 1, watch: 1, report: 1, satisfaction: 1 }, 'sigmoid', 3);
+    const m = new Mlp(W, [16, 8], { ctr: 1, watch: 1, report: 1, satisfaction: 1 }, 'sigmoid', 3, { satisfaction: 0.5, report: 3 });
     const train = data(2048, 1);
     fitRanker(
       m,
@@ -33,8 +33,14 @@ describe('checkParity', () => {
     );
     const held = data(300, 2);
     const r = await checkParity(exportMlpToOnnx(m.weights(), { name: 'fine' }), m, held.X, 300, W);
-    expect(Object.keys(r.byOutput).sort()).toEqual(['ctr', 'report', 'satisfaction', 'watch']);
+    // The objective output `value` is computed in the graph and checked like the heads.
+    expect(Object.keys(r.byOutput).sort()).toEqual(['ctr', 'report', 'satisfaction', 'value', 'watch']);
     expect(r.maxAbsDiff).toBeLessThanOrEqual(PARITY_TOLERANCE);
+    const p = m.predictArrays(held.X, 3, W);
+    const want =
+      (p['ctr']?.[1] as number) *
+      ((p['watch']?.[1] as number) + 0.5 * (p['satisfaction']?.[1] as number) - 3 * (p['report']?.[1] as number));
+    expect(p['value']?.[1]).toBeCloseTo(want, 6);
     m.dispose();
   });
 

@@ -12,6 +12,7 @@
  * | 10 | u8 | device served (request context) |
  * | 11 | u8 | region served |
  * | 12 | f32 × dim | pooled recent-history content embedding served (zeros when empty) |
+ * | 12 + 4·dim | f32 × categories | share of the served recent history in each category (zeros when empty) |
  *
  * `impressions.bin`, one record per impression, **with the item features that were served**:
  *
@@ -31,9 +32,9 @@
  */
 export const IMPRESSION_BYTES = 32;
 
-/** Bytes of one session record for a world of latent dimension `dim`. */
-export function sessionBytes(dim: number): number {
-  return 12 + 4 * dim;
+/** Bytes of one session record for a world of latent dimension `dim` and `categories` categories. */
+export function sessionBytes(dim: number, categories: number): number {
+  return 12 + 4 * dim + 4 * categories;
 }
 
 /** Sessions decoded into columns. */
@@ -46,6 +47,8 @@ export interface SessionColumns {
   readonly region: Uint8Array;
   /** [n × dim] */
   readonly pool: Float32Array;
+  /** [n × categories] */
+  readonly categoryShare: Float32Array;
 }
 
 /** Impressions decoded into columns. */
@@ -65,8 +68,8 @@ export interface ImpressionColumns {
 }
 
 /** Decodes a sessions buffer into columns. */
-export function decodeSessions(buf: Uint8Array, dim: number): SessionColumns {
-  const rb = sessionBytes(dim);
+export function decodeSessions(buf: Uint8Array, dim: number, categories: number): SessionColumns {
+  const rb = sessionBytes(dim, categories);
   const n = Math.floor(buf.byteLength / rb);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: SessionColumns = {
@@ -77,6 +80,7 @@ export function decodeSessions(buf: Uint8Array, dim: number): SessionColumns {
     device: new Uint8Array(n),
     region: new Uint8Array(n),
     pool: new Float32Array(n * dim),
+    categoryShare: new Float32Array(n * categories),
   };
   for (let s = 0; s < n; s++) {
     const o = s * rb;
@@ -86,6 +90,7 @@ export function decodeSessions(buf: Uint8Array, dim: number): SessionColumns {
     out.device[s] = dv.getUint8(o + 10);
     out.region[s] = dv.getUint8(o + 11);
     for (let d = 0; d < dim; d++) out.pool[s * dim + d] = dv.getFloat32(o + 12 + 4 * d, true);
+    for (let k = 0; k < categories; k++) out.categoryShare[s * categories + k] = dv.getFloat32(o + 12 + 4 * dim + 4 * k, true);
   }
   return out;
 }

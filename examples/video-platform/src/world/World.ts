@@ -177,7 +177,7 @@ export class World {
         this.userTaste[o + d] =
           0.75 * (this.centroids[k1 * D + d] as number) +
           0.45 * (this.centroids[k2 * D + d] as number) +
-          0.5 * invSqrtD * hashGaussian(seed, T.userTaste, u, d);
+          cfg.tasteNoise * invSqrtD * hashGaussian(seed, T.userTaste, u, d);
       }
       normalise(this.userTaste, o, D);
     }

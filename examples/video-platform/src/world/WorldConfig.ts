@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { VideoPlatformErrors } from '../errors.js';
 
 /** Version of the on-disk world format; part of the cache key. */
-export const WORLD_SCHEMA_VERSION = 2;
+export const WORLD_SCHEMA_VERSION = 5;
 
 /**
  * The settings of a synthetic world. Every field is part of the cache key, so a world is
@@ -39,6 +39,25 @@ export interface WorldConfig {
   /** Recent-history length kept per user (the pooled history feature): clicks with watched fraction ≥ 0.1. */
   readonly historyLength: number;
   /**
+   * Mean length of a warm user's watch history from *before* the logged window (a platform has a
+   * past): `k ~ Binomial(2 · priorHistory, ½)` items, capped at `historyLength`, each drawn like a
+   * logged click (logging policy draw, accepted with the true pClick at world time 0). 0 = none.
+   */
+  readonly priorHistory: number;
+  /** Size of the page of random catalog items a prior (pre-window) watch is chosen from (the best by true pClick). */
+  readonly priorPageSize: number;
+  /**
+   * Weight of a user's idiosyncratic taste direction, next to their two interest categories:
+   * `taste ∝ 0.75 c₁ + 0.45 c₂ + tasteNoise · g / √dim` with `g ~ N(0, I)` (see `World`).
+   */
+  readonly tasteNoise: number;
+  /**
+   * Days of logging-policy traffic *before* the window that item counters already hold (lifetime
+   * counters of a catalog that existed before the log): an item published `A` days before the
+   * window starts with the counters of `min(A, priorExposureDays)` days of that traffic. 0 = none.
+   */
+  readonly priorExposureDays: number;
+  /**
    * Deliberate distribution shift of the held-out window, for testing the drift gate: 0 = none.
    * At 1, held-out traffic comes mostly from one device and one region, and history pools shrink.
    */
@@ -49,7 +68,8 @@ export interface WorldConfig {
 export const WORLD_PRESETS = {
   tiny: { users: 1500, items: 800, trainDays: 6, evalDays: 2, dailyActiveRate: 0.5 },
   demo: { users: 20000, items: 10000, trainDays: 14, evalDays: 2, dailyActiveRate: 0.3 },
-  large: { users: 1_000_000, items: 1_000_000, trainDays: 7, evalDays: 1, dailyActiveRate: 0.1 },
+  // At 1M users the prior history is shorter and chosen from smaller pages (generation time).
+  large: { users: 1_000_000, items: 1_000_000, trainDays: 7, evalDays: 1, dailyActiveRate: 0.1, priorHistory: 10, priorPageSize: 10 },
 } as const satisfies Record<string, Partial<WorldConfig>>;
 
 /** Name of a preset scale. */
@@ -71,7 +91,11 @@ const DEFAULTS: Omit<WorldConfig, 'seed'> = {
   regionRestrictedShare: 0.02,
   misinformationShare: 0.01,
   explorationRate: 0.15,
-  historyLength: 20,
+  historyLength: 50,
+  priorHistory: 30,
+  priorPageSize: 20,
+  tasteNoise: 0.5,
+  priorExposureDays: 14,
   shift: 0,
 };
 
@@ -113,6 +137,9 @@ export function resolveWorldConfig(partial: Partial<WorldConfig> & { seed: numbe
   int('evalDays', 1, 365);
   int('slateSize', 1, 100);
   int('historyLength', 1, 1000);
+  int('priorHistory', 0, 1000);
+  int('priorExposureDays', 0, 3650);
+  int('priorPageSize', 1, 10_000);
   share('dailyActiveRate');
   share('coldUserShare', 0.9);
   share('freshItemShare', 0.9);
@@ -121,6 +148,7 @@ export function resolveWorldConfig(partial: Partial<WorldConfig> & { seed: numbe
   share('misinformationShare', 0.5);
   share('explorationRate');
   share('shift');
+  share('tasteNoise', 4);
   if (cfg.slateSize * 4 > cfg.items) fail('slateSize', `too large for ${cfg.items} items`);
   return cfg;
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FeatureRow } from '@recspine/core';
+import type { FeatureRow, ItemMeta, RequestContext } from '@recspine/core';
 import { VideoPlatformErrors } from '../errors.js';
 import type { WorldManifest } from './generateWorld.js';
 import type { ImpressionColumns, SessionColumns } from './ImpressionLog.js';
 import { decodeImpressions, decodeSessions } from './ImpressionLog.js';
+import { catalogAttributes, itemStatsRow } from './featureRows.js';
 import { readColumn } from './internal/binio.js';
 import { WORLD_SCHEMA_VERSION } from './WorldConfig.js';
 
@@ -15,12 +16,14 @@ const labels = (p: string, n: number): string[] => Array.from({ length: n }, (_,
  * (decoded into columns) and the feature-store snapshot at the split, plus builders for the raw
  * {@link FeatureRow}s that models are fed. Latent truth is *not* here (see `World`).
  *
- * Raw rows (feature names match the feature specs):
- * - user: `region`, `device`, `language`, `age_band` (strings), `history_pool` (Float32Array),
- *   `history_len`;
- * - item: `category`, `language`, `published_at_ms`, `content`, `creator_followers`,
- *   `impressions`, `clicks`, `watch_sum`;
- * - context: `region`, `device`, `language`, `now_ms`.
+ * Raw rows (feature names match the feature specs in `train/featureSets.ts`):
+ * - user: `region`, `device`, `language`, `age_band` (strings), `recent_items` (item ids, most
+ *   recent first; not in logged rows, which carry the pool served then), `history_pool`
+ *   (Float32Array), `history_len`;
+ * - item: `content`, `creator_log1p_followers` and the `item_stats` row of `itemStatsRow`;
+ * - catalog `ItemMeta`: category, language, publish time, creator, policy flags, and
+ *   `catalogAttributes` of the counters;
+ * - context: `region`, `device`, `language`, `nowMs`.
  *
  * Loads everything into memory: fine at demo scale; the 1M world's log would be read in chunks.
  */
@@ -83,7 +86,7 @@ export class WorldData {
     this.splitWatch = readColumn(dir, { ...need('splitItemWatch'), dtype: 'f32' });
     this.splitHistory = readColumn(dir, { ...need('splitUserHistory'), dtype: 'i32' });
     this.splitHistoryLen = readColumn(dir, { ...need('splitUserHistoryLen'), dtype: 'u16' });
-    this.sessions = decodeSessions(readFileSync(join(dir, manifest.files.sessions.file)), cfg.dim);
+    this.sessions = decodeSessions(readFileSync(join(dir, manifest.files.sessions.file)), cfg.dim, cfg.categories);
     this.impressions = decodeImpressions(readFileSync(join(dir, manifest.files.impressions.file)));
     if (this.sessions.n !== manifest.counts.sessions || this.impressions.n !== manifest.counts.impressions) {
       throw VideoPlatformErrors.create('RECSPINE_ERR_VP_ARTIFACT', `world log in ${dir} is truncated`, { stage: 'artifacts' });
@@ -132,18 +135,19 @@ export class WorldData {
       language: this.languageNames[this.userLanguage[u] as number] as string,
       age_band: this.ageNames[this.userAgeBand[u] as number] as string,
       history_pool: this.sessions.pool.subarray(s * this.dim, (s + 1) * this.dim),
+      history_categories: this.sessions.categoryShare.subarray(s * this.nCategories, (s + 1) * this.nCategories),
       history_len: this.sessions.historyLen[s] as number,
     };
   }
 
   /** The request context of a logged session. */
-  contextOfSession(s: number): FeatureRow {
+  contextOfSession(s: number): RequestContext {
     const u = this.sessions.user[s] as number;
     return {
       region: this.regionNames[this.sessions.region[s] as number] as string,
       device: this.deviceNames[this.sessions.device[s] as number] as string,
       language: this.languageNames[this.userLanguage[u] as number] as string,
-      now_ms: this.ms(this.sessions.timeS[s] as number),
+      nowMs: this.ms(this.sessions.timeS[s] as number),
     };
   }
 
@@ -152,6 +156,18 @@ export class WorldData {
     const H = this.manifest.config.historyLength;
     const out: number[] = [];
     for (let j = 0; j < (this.splitHistoryLen[u] as number); j++) out.push(this.splitHistory[u * H + j] as number);
+    return out;
+  }
+
+  get nCategories(): number {
+    return this.manifest.config.categories;
+  }
+
+  /** Share of a list of items in each category (zeros when empty): the `history_categories` feature. */
+  categoryShare(items: readonly number[]): Float32Array {
+    const out = new Float32Array(this.nCategories);
+    for (const i of items) out[this.itemCategory[i] as number] = (out[this.itemCategory[i] as number] as number) + 1;
+    if (items.length > 0) for (let k = 0; k < out.length; k++) out[k] = (out[k] as number) / items.length;
     return out;
   }
 
@@ -171,31 +187,31 @@ export class WorldData {
       device: this.deviceNames[this.userDevice[u] as number] as string,
       language: this.languageNames[this.userLanguage[u] as number] as string,
       age_band: this.ageNames[this.userAgeBand[u] as number] as string,
+      recent_items: history.map((i) => `v${i}`),
       history_pool: this.pool(history),
+      history_categories: this.categoryShare(history),
       history_len: history.length,
     };
   }
 
   /** A request context for user `u` at `nowMs`. */
-  contextRow(u: number, nowMs: number): FeatureRow {
+  contextRow(u: number, nowMs: number): RequestContext {
     return {
       region: this.regionNames[this.userRegion[u] as number] as string,
       device: this.deviceNames[this.userDevice[u] as number] as string,
       language: this.languageNames[this.userLanguage[u] as number] as string,
-      now_ms: nowMs,
+      nowMs,
     };
   }
 
-  /** Static catalog part of an item row (cached). */
+  /** Static part of an item's feature-store row (cached): `content`, `creator_log1p_followers`. */
   itemStatic(i: number): FeatureRow {
     let r = this.staticItems[i];
     if (r === undefined) {
       r = {
-        category: this.categoryNames[this.itemCategory[i] as number] as string,
-        language: this.languageNames[this.itemLanguage[i] as number] as string,
-        published_at_ms: this.ms(this.itemPublishedS[i] as number),
         content: this.itemContent.subarray(i * this.dim, (i + 1) * this.dim),
-        creator_followers: this.creatorFollowers[this.itemCreator[i] as number] as number,
+        category_onehot: oneHot(this.nCategories, this.itemCategory[i] as number),
+        creator_log1p_followers: Math.log1p(this.creatorFollowers[this.itemCreator[i] as number] as number),
       };
       this.staticItems[i] = r;
     }
@@ -207,20 +223,44 @@ export class WorldData {
     const i = this.impressions.item[r] as number;
     return {
       ...this.itemStatic(i),
-      impressions: this.impressions.itemImps[r] as number,
-      clicks: this.impressions.itemClicks[r] as number,
-      watch_sum: this.impressions.itemWatch[r] as number,
+      ...itemStatsRow(
+        this.impressions.itemImps[r] as number,
+        this.impressions.itemClicks[r] as number,
+        this.impressions.itemWatch[r] as number,
+      ),
     };
   }
 
-  /** The item row of the catalog snapshot at the split (static + split counters). */
+  /** The item row of the feature-store snapshot at the split (static + split counters). */
   itemRowAtSplit(i: number): FeatureRow {
     return {
       ...this.itemStatic(i),
-      impressions: this.splitImps[i] as number,
-      clicks: this.splitClicks[i] as number,
-      watch_sum: this.splitWatch[i] as number,
+      ...itemStatsRow(this.splitImps[i] as number, this.splitClicks[i] as number, this.splitWatch[i] as number),
     };
+  }
+
+  /**
+   * The in-process catalog entry of item `i` with the given counters (the daily snapshot at
+   * serving; the served counters in training) and, optionally, its two-tower embedding.
+   */
+  catalogMeta(i: number, impressions: number, clicks: number, watchSum: number, embedding?: Float32Array): ItemMeta {
+    const br = this.itemBlockedRegion[i] as number;
+    return {
+      creatorId: `c${this.itemCreator[i] as number}`,
+      category: this.categoryNames[this.itemCategory[i] as number] as string,
+      language: this.languageNames[this.itemLanguage[i] as number] as string,
+      publishedAtMs: this.ms(this.itemPublishedS[i] as number),
+      ...(embedding === undefined ? {} : { embedding }),
+      kidsRestricted: this.itemKids[i] === 1,
+      misinformation: this.itemMisinfo[i] === 1,
+      ...(br === 255 ? {} : { blockedRegions: [this.regionNames[br] as string] }),
+      attributes: catalogAttributes(impressions, clicks, watchSum, this.creatorFollowers[this.itemCreator[i] as number] as number),
+    };
+  }
+
+  /** {@link catalogMeta} with the split snapshot's counters. */
+  catalogMetaAtSplit(i: number, embedding?: Float32Array): ItemMeta {
+    return this.catalogMeta(i, this.splitImps[i] as number, this.splitClicks[i] as number, this.splitWatch[i] as number, embedding);
   }
 
   /** Hard policy for a user (same rule as `World.eligible`), from observable columns. */
@@ -230,4 +270,10 @@ export class WorldData {
     const br = this.itemBlockedRegion[i] as number;
     return br === 255 || br !== this.userRegion[u];
   }
+}
+
+function oneHot(n: number, k: number): Float32Array {
+  const v = new Float32Array(n);
+  v[k] = 1;
+  return v;
 }

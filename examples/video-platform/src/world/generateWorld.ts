@@ -110,13 +110,17 @@ export function generateWorld(cfg: WorldConfig, opts: GenerateOptions): WorldHan
     | { hist: Int32Array; histLen: Uint16Array; histHead: Uint16Array; imps: Float32Array; clicks: Float32Array; watch: Float32Array }
     | undefined;
 
-  const sw = new RecordWriter(join(tmp, 'sessions.bin'), sessionBytes(D));
+  const C = cfg.categories;
+  const sw = new RecordWriter(join(tmp, 'sessions.bin'), sessionBytes(D, C));
+  const catShare = new Float32Array(C);
   const iw = new RecordWriter(join(tmp, 'impressions.bin'), IMPRESSION_BYTES);
   const rng = new Rng(cfg.seed, 0x10661);
   const truth = newTruth();
   const slate = new Int32Array(S);
   const slateProp = new Float64Array(S);
   const pool = new Float32Array(D);
+  seedPriorHistory(world, hist, histLen, histHead);
+  seedPriorCounters(world, table, eps, imps, clicks, watchSum);
   let trainSessions = 0;
   let trainImpressions = 0;
   let totalClicks = 0;
@@ -156,12 +160,18 @@ export function generateWorld(cfg: WorldConfig, opts: GenerateOptions): WorldHan
       // Served user features: pooled content of the most recent history (fewer under shift).
       const keep = shift > 0 ? Math.max(0, Math.floor((histLen[u] as number) * (1 - 0.8 * shift))) : (histLen[u] as number);
       pool.fill(0);
+      catShare.fill(0);
       for (let j = 0; j < keep; j++) {
         const slot = ((histHead[u] as number) - 1 - j + H * 2) % H;
         const it = hist[u * H + slot] as number;
         for (let d = 0; d < D; d++) pool[d] = (pool[d] as number) + (world.itemContent[it * D + d] as number);
+        const k = world.itemCategory[it] as number;
+        catShare[k] = (catShare[k] as number) + 1;
       }
-      if (keep > 0) for (let d = 0; d < D; d++) pool[d] = (pool[d] as number) / keep;
+      if (keep > 0) {
+        for (let d = 0; d < D; d++) pool[d] = (pool[d] as number) / keep;
+        for (let k = 0; k < C; k++) catShare[k] = (catShare[k] as number) / keep;
+      }
       const so = sw.next();
       const sv = sw.view;
       sv.writeUInt32LE(u, so);
@@ -170,6 +180,7 @@ export function generateWorld(cfg: WorldConfig, opts: GenerateOptions): WorldHan
       sv.writeUInt8(world.userDevice[u] as number, so + 10);
       sv.writeUInt8(world.userRegion[u] as number, so + 11);
       for (let d = 0; d < D; d++) sv.writeFloatLE(pool[d] as number, so + 12 + 4 * d);
+      for (let k = 0; k < C; k++) sv.writeFloatLE(catShare[k] as number, so + 12 + 4 * D + 4 * k);
       const sessionIndex = sw.count - 1;
 
       // The logging policy's slate.
@@ -276,7 +287,7 @@ export function generateWorld(cfg: WorldConfig, opts: GenerateOptions): WorldHan
       creators: world.nCreators,
     },
     files: {
-      sessions: { file: 'sessions.bin', recordBytes: sessionBytes(D) },
+      sessions: { file: 'sessions.bin', recordBytes: sessionBytes(D, C) },
       impressions: { file: 'impressions.bin', recordBytes: IMPRESSION_BYTES },
       columns,
     },
@@ -296,4 +307,86 @@ function orderHistory(hist: Int32Array, len: Uint16Array, head: Uint16Array, U: 
     for (let j = 0; j < (len[u] as number); j++) out[u * H + j] = hist[u * H + (((head[u] as number) - 1 - j + 2 * H) % H)] as number;
   }
   return out;
+}
+
+/**
+ * Warm users' history from before the logged window (`priorHistory`): organic discovery (search,
+ * subscriptions, browsing). Each past watch is the user's choice from a page of
+ * `priorPageSize` random catalog items published before the window: the one with the highest true
+ * pClick at world time 0 (a choice model: users pick what appeals to them most on a page).
+ * Cold users get none. Its own random stream, so the logged traffic's stream is unchanged.
+ */
+function seedPriorHistory(world: World, hist: Int32Array, histLen: Uint16Array, histHead: Uint16Array): void {
+  const { users: U, items: N, historyLength: H, priorHistory: mean } = world.cfg;
+  if (mean <= 0) return;
+  const rng = new Rng(world.cfg.seed, 0x9a57);
+  const truth = newTruth();
+  for (let u = 0; u < U; u++) {
+    if (world.userCold[u] === 1) continue;
+    let k = 0;
+    for (let t = 0; t < 2 * mean; t++) if (rng.next() < 0.5) k++;
+    k = Math.min(k, H);
+    for (let j = 0; j < k; j++) {
+      let best = -1;
+      let bestP = -1;
+      for (let m = 0; m < world.cfg.priorPageSize; m++) {
+        const i = rng.int(N);
+        if ((world.itemPublishedS[i] as number) > 0 || !world.eligible(u, i)) continue;
+        groundTruth(world, u, i, 0, truth);
+        if (truth.pClick > bestP) {
+          bestP = truth.pClick;
+          best = i;
+        }
+      }
+      if (best < 0) continue;
+      hist[u * H + (histHead[u] as number)] = best;
+      histHead[u] = ((histHead[u] as number) + 1) % H;
+      histLen[u] = Math.min(H, (histLen[u] as number) + 1);
+    }
+  }
+}
+
+/**
+ * Lifetime item counters before the window (`priorExposureDays`): an item published `A` days
+ * before the window holds the expected counters of `min(A, priorExposureDays)` days of the logging
+ * policy's traffic (its draw probability × the daily impression volume), with clicks and watch
+ * sums from the truth averaged over a sample of users and the slate's mean examination, plus
+ * binomial-sized noise. Its own random stream.
+ */
+function seedPriorCounters(
+  world: World,
+  table: ReturnType<World['loggingTable']>,
+  eps: number,
+  imps: Float32Array,
+  clicks: Float32Array,
+  watchSum: Float32Array,
+): void {
+  const cfg = world.cfg;
+  if (cfg.priorExposureDays <= 0) return;
+  const rng = new Rng(cfg.seed, 0xc0de);
+  const truth = newTruth();
+  const daily = cfg.users * (1 - cfg.coldUserShare) * cfg.dailyActiveRate * cfg.slateSize;
+  let exam = 0;
+  for (let p = 0; p < cfg.slateSize; p++) exam += examination(p) / cfg.slateSize;
+  const SAMPLE = 16;
+  for (let i = 0; i < cfg.items; i++) {
+    const ageDays = -(world.itemPublishedS[i] as number) / DAY_S;
+    if (ageDays <= 0) continue;
+    const days = Math.min(ageDays, cfg.priorExposureDays);
+    const p = (1 - eps) * (table.p[i] as number) + eps / cfg.items;
+    const n = Math.max(0, Math.round(p * daily * days + Math.sqrt(p * daily * days) * rng.gaussian()));
+    if (n === 0) continue;
+    let pc = 0;
+    let w = 0;
+    for (let s = 0; s < SAMPLE; s++) {
+      groundTruth(world, rng.int(cfg.users), i, 0, truth);
+      pc += truth.pClick / SAMPLE;
+      w += (truth.pClick * truth.watch) / SAMPLE;
+    }
+    const meanClicks = n * exam * pc;
+    const c = Math.max(0, Math.min(n, Math.round(meanClicks + Math.sqrt(meanClicks * (1 - exam * pc)) * rng.gaussian())));
+    imps[i] = n;
+    clicks[i] = c;
+    watchSum[i] = pc > 0 ? c * (w / pc) : 0;
+  }
 }

@@ -19,6 +19,8 @@ export interface MlpWeights {
   readonly trunk: readonly DenseWeights[];
   readonly heads: Readonly<Record<string, DenseWeights>>;
   readonly l2normalize: boolean;
+  /** When set, an extra output `value = ctr · (watch + satisfaction · sat − report · rep)` (the ranking objective). */
+  readonly objective?: { readonly satisfaction: number; readonly report: number };
 }
 
 interface Dense {
@@ -54,6 +56,7 @@ export class Mlp {
     heads: Readonly<Record<string, number>>,
     readonly headActivation: 'sigmoid' | 'l2normalize',
     seed: number,
+    readonly objective?: { readonly satisfaction: number; readonly report: number },
   ) {
     const rng = new Rng(seed, 0x3a1);
     let n = inputs;
@@ -89,6 +92,11 @@ export class Mlp {
     const out: Record<string, tf.Tensor2D> = {};
     for (const [name, t] of Object.entries(lg)) {
       out[name] = this.headActivation === 'sigmoid' ? tf.sigmoid(t) : tf.div(t, tf.norm(t, 2, 1, true));
+    }
+    const o = this.objective;
+    if (o !== undefined && out['ctr'] && out['watch'] && out['report'] && out['satisfaction']) {
+      const inner = tf.sub(tf.add(out['watch'], tf.mul(out['satisfaction'], o.satisfaction)), tf.mul(out['report'], o.report));
+      out['value'] = tf.mul(out['ctr'], inner);
     }
     return out;
   }
@@ -129,6 +137,7 @@ export class Mlp {
       trunk: this.trunk.map(w),
       heads: Object.fromEntries([...this.heads].map(([k, d]) => [k, w(d)])),
       l2normalize: this.headActivation === 'l2normalize',
+      ...(this.objective === undefined ? {} : { objective: this.objective }),
     };
   }
 

@@ -1,0 +1,634 @@
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import type {
+  MetricsSink,
+  PolicyFilter,
+  RecommenderConfig,
+  RetrievalSource,
+  RetrievedItem,
+  SlotConfig,
+  StageBudgets,
+  StageContext,
+} from '@recspine/core';
+import { MapItemCatalog, createRecommender } from '@recspine/core';
+import type { Recommender } from '@recspine/core';
+import type { FeatureMutation, FeatureStore } from '@recspine/features';
+import {
+  InMemoryFeatureStore,
+  RedisFeatureStore,
+  STREAM_GROUPS,
+  StoreFeatureFetcher,
+  defineFeatureSchema,
+  streamFeatureGroups,
+} from '@recspine/features';
+import type { FeatureAssemblerSpec, OnnxModelSpec } from '@recspine/rank';
+import { CoarseRanker, DegradedModeRanker, FeatureAssembler, MultiTaskRanker, OnnxModel } from '@recspine/rank';
+import type { CapRule, ExposureStore } from '@recspine/rerank';
+import {
+  InMemoryExposureStore,
+  InMemoryItemStats,
+  KidsContentFilter,
+  MisinformationFilter,
+  PredicateFilter,
+  RecommendedChains,
+  RegionRestrictionFilter,
+} from '@recspine/rerank';
+import type { AnnIndex, PopularityCounters, PopularityUpdate, UserTowerFeature } from '@recspine/retrieval';
+import {
+  ColdStartSource,
+  ExactIndex,
+  FreshContentSource,
+  IndexManager,
+  InMemoryPopularityCounters,
+  OnnxUserTower,
+  PopularitySource,
+  QuerySource,
+  RedisPopularityCounters,
+  TwoTowerSource,
+  UsearchIndex,
+} from '@recspine/retrieval';
+import { VideoPlatformErrors } from '../errors.js';
+import { GROUPS, HEADS } from '../train/featureSets.js';
+import type { UserTowerFeatureFile } from '../train/trainModels.js';
+import { itemStatsRow } from '../world/featureRows.js';
+import { readColumn } from '../world/internal/binio.js';
+import { itemText } from '../world/itemText.js';
+import type { WorldPreset } from '../world/WorldConfig.js';
+import { WorldData } from '../world/WorldData.js';
+import { resolveArtifacts } from './internal/artifacts.js';
+import { HistoryFeatureFetcher, derivedHistory } from './HistoryFeatureFetcher.js';
+
+/** Options of {@link buildVideoRecommender}. */
+export interface VideoRecommenderOptions {
+  readonly preset: WorldPreset;
+  /**
+   * `embedded`: in-memory feature store and popularity counters (one process, no servers);
+   * `production`: Redis feature store and Redis popularity counters (`redis`).
+   */
+  readonly mode: 'embedded' | 'production';
+  /** Redis for `production` (default `redis://127.0.0.1:6379`), and a key prefix to isolate runs. */
+  readonly redis?: { readonly url?: string; readonly keyPrefix?: string };
+  /** Artifact cache (default `examples/video-platform/.data`); explicit directories override the pointer. */
+  readonly dataDir?: string;
+  readonly worldDir?: string;
+  readonly modelsDir?: string;
+  /** ANN backend over the item embeddings: `exact` (reference; default for `embedded`) or `usearch` (HNSW; default for `production`). */
+  readonly ann?: 'exact' | 'usearch';
+  /** Request SLA and stage budgets (defaults: {@link DEFAULT_BUDGETS}). Offline evaluation passes generous ones. */
+  readonly slaMs?: number;
+  readonly budgets?: StageBudgets;
+  /** Candidates kept by the coarse ranker (default 300). */
+  readonly coarseKeep?: number;
+  /** Items per retrieval source on the homepage (default 1000 for two-tower and popularity). */
+  readonly retrieveK?: number;
+  /** Homepage exploration share (default 0.1) and MMR λ (default 0.85). */
+  readonly exploreFraction?: number;
+  readonly mmrLambda?: number;
+  /** Homepage caps (default: ≤ 1 per creator in any 4 positions, ≤ 4 per category in any 6). */
+  readonly homepageCaps?: readonly CapRule[];
+  readonly metrics?: MetricsSink;
+  /** Deterministic exploration (tests, offline evaluation). */
+  readonly seed?: number;
+  /** Breaker settings for core; offline evaluation disables tripping. */
+  readonly breakers?: RecommenderConfig['breakers'];
+  /** Wall clock for sources when a request carries no `nowMs` (default `Date.now`). */
+  readonly clock?: () => number;
+}
+
+/** Default per-stage budgets (ms) for a 100 ms SLA on this machine. */
+export const DEFAULT_BUDGETS: StageBudgets = { retrieval: 35, coarse: 10, features: 15, fine: 25, rerank: 5 };
+
+/**
+ * Where the stream aggregator (or any event consumer) writes so that serving stays fresh: the
+ * retrieval popularity counters (`PopularitySink`-compatible), the exploration item stats, the
+ * creator-exposure store of the end-of-video chain, and publish hooks for new items.
+ */
+export interface VideoAggregatorSinks {
+  /** Retrieval popularity counters; pass as the features package's `StreamAggregator` `popularity` option. */
+  readonly popularity: PopularityCounters;
+  /** Exploration counters read by the homepage chain (`record(itemId, impressions, clicks)`). */
+  readonly itemStats: InMemoryItemStats;
+  readonly exposure: ExposureStore;
+  /** Makes a newly published item retrievable: fresh source, ANN index, query index, catalog. */
+  readonly publish: (item: {
+    itemId: string;
+    publishedAtMs: number;
+    embedding: Float32Array;
+    title: string;
+    tags?: readonly string[];
+  }) => void;
+}
+
+/** What {@link buildVideoRecommender} returns. */
+export interface VideoRecommender {
+  readonly recommender: Recommender;
+  readonly config: RecommenderConfig;
+  readonly featureStore: FeatureStore;
+  /** The online fetcher core uses; `setAvailable(false)` simulates a feature-store outage. */
+  readonly featureFetcher: HistoryFeatureFetcher;
+  /**
+   * Simulates a feature-store outage: `ranking` fails the online feature fetch only (core ranks
+   * with the degraded model; retrieval still reads user rows), `all` also fails retrieval's user
+   * reads (no two-tower, fresh-by-history or cold-start detection), `none` ends it.
+   */
+  simulateOutage(scope: 'none' | 'ranking' | 'all'): void;
+  /** The retrieval sources, by name (offline evaluation measures them one by one). */
+  readonly sources: Readonly<Record<'twoTower' | 'popular' | 'fresh' | 'coldStart' | 'query' | 'related', RetrievalSource>>;
+  readonly aggregatorSinks: VideoAggregatorSinks;
+  readonly indexManager: IndexManager;
+  readonly catalog: MapItemCatalog;
+  /** The world the artifacts belong to (observable side: catalog, profiles, logs). */
+  readonly world: WorldData;
+  /** Request contexts of real users (region, device, language, kids flag) and item ids, for demos and load tests. */
+  readonly sampleUsers: readonly { readonly userId: string; readonly context: NonNullable<StageContext['request']['context']> }[];
+  readonly sampleItems: readonly string[];
+  /** Search queries that match the catalog's titles. */
+  readonly sampleQueries: readonly string[];
+  readonly budgets: StageBudgets;
+  readonly slaMs: number;
+  readonly slots: readonly string[];
+  /** Models and world versions served. */
+  readonly versions: { readonly models: string; readonly world: string };
+  /** Which parts are local adapters rather than package classes. */
+  readonly composition: string;
+  close(): Promise<void>;
+}
+
+const SLOTS = ['homepage', 'end-of-video', 'search'] as const;
+
+function rankSpec(width: number, outputs: readonly string[], ranges?: Readonly<Record<string, readonly [number, number]>>): OnnxModelSpec {
+  return {
+    inputs: [{ name: 'features', dtype: 'float32', shape: ['batch', width] }],
+    outputs: outputs.map((name) => ({ name, dtype: 'float32', shape: 'perRow', ...(ranges?.[name] ? { range: ranges[name] } : {}) })),
+    maxBatch: 4096,
+  };
+}
+
+/**
+ * Builds the video platform's recommender from trained artifacts with the real RecSpine
+ * packages, so that the offline evaluation and the HTTP server serve the same thing:
+ *
+ * - **features**: a `defineFeatureSchema` schema (`user_profile`, the aggregator's
+ *   `streamFeatureGroups`, `item_stats`, `item_content`, `creator`), an `InMemoryFeatureStore` or
+ *   `RedisFeatureStore` seeded with the world's snapshot at the split, and a `StoreFeatureFetcher`
+ *   (wrapped to derive `history_pool`/`history_len` from `recent_items`);
+ * - **retrieval**: `OnnxUserTower` + `TwoTowerSource` over an `IndexManager` (`ExactIndex` or
+ *   `UsearchIndex`) of the exported item embeddings, `PopularitySource` and `ColdStartSource` over
+ *   popularity counters seeded from training-window clicks, `FreshContentSource`, `QuerySource`
+ *   over synthetic titles/tags, and a related-items source for end-of-video (local adapter);
+ * - **rank**: `CoarseRanker` with the tiny ONNX MLP, `MultiTaskRanker` (fine) and
+ *   `DegradedModeRanker`, each with a `FeatureAssembler` built from the exported spec file;
+ * - **rerank**: `RecommendedChains.homepage` (MMR + exploration + caps), `.endOfVideo` (creator
+ *   fairness), `.search` (light MMR + caps), and the policy filters (kids, region,
+ *   misinformation, not-yet-published).
+ *
+ * Slots: `homepage`, `end-of-video` (the just-watched item in `request.context.itemId`) and
+ * `search` (`request.query`).
+ *
+ * @throws RECSPINE_ERR_VP_ARTIFACT when no trained artifacts are found.
+ * @example
+ * ```ts
+ * const vr = await buildVideoRecommender({ preset: 'demo', mode: 'embedded' });
+ * const res = await vr.recommender.recommend({ slot: 'homepage', userId: 'u42', limit: 10, context: vr.sampleUsers[0]?.context });
+ * await vr.close();
+ * ```
+ */
+export async function buildVideoRecommender(opts: VideoRecommenderOptions): Promise<VideoRecommender> {
+  const dataDir = opts.dataDir ?? join(import.meta.dirname, '..', '..', '.data');
+  const art = resolveArtifacts({
+    dataDir,
+    preset: opts.preset,
+    ...(opts.worldDir === undefined ? {} : { worldDir: opts.worldDir }),
+    ...(opts.modelsDir === undefined ? {} : { modelsDir: opts.modelsDir }),
+  });
+  const mm = art.models;
+  const mdir = art.modelsDir;
+  const data = WorldData.load(art.worldDir);
+  const wc = data.manifest.config;
+  const N = data.nItems;
+  const D = data.dim;
+  const E = mm.itemEmbeddings.shape[1] as number;
+  const itemEmb = readColumn(mdir, { ...mm.itemEmbeddings, dtype: 'f32' });
+  const ids = Array.from({ length: N }, (_, i) => `v${i}`);
+  const indexOfId = new Map(ids.map((id, i) => [id, i]));
+  const splitMs = data.ms(data.manifest.splitS);
+  const clock = opts.clock ?? Date.now;
+  const closers: (() => Promise<void>)[] = [];
+  const popRedis = (): Redis => {
+    const client = new Redis(opts.redis?.url ?? 'redis://127.0.0.1:6379', { lazyConnect: false, maxRetriesPerRequest: 2 });
+    closers.push(async () => {
+      client.disconnect();
+    });
+    return client;
+  };
+
+  // ---- catalog (in-process; the daily snapshot at the split) ----
+  const catalog = new MapItemCatalog(new Map(ids.map((id, i) => [id, data.catalogMetaAtSplit(i, itemEmb.subarray(i * E, (i + 1) * E))])));
+  const histDims = { dim: D, categories: wc.categories, historyLength: wc.historyLength };
+  const categoryOf = (id: string): number | undefined => {
+    const i = indexOfId.get(id);
+    return i === undefined ? undefined : (data.itemCategory[i] as number);
+  };
+  const contentOf = (id: string): Float32Array | undefined => {
+    const i = indexOfId.get(id);
+    return i === undefined ? undefined : data.itemContent.subarray(i * D, (i + 1) * D);
+  };
+
+  // ---- feature store ----
+  const categories = data.categoryNames;
+  const schema = defineFeatureSchema({
+    groups: [
+      {
+        name: GROUPS.userProfile,
+        entity: 'user',
+        features: ['region', 'device', 'language', 'age_band'].map((name) => ({
+          name,
+          type: 'category' as const,
+          default: '',
+          freshness: 'stable' as const,
+        })),
+      },
+      ...streamFeatureGroups({ categories }),
+      {
+        name: GROUPS.itemStats,
+        entity: 'item',
+        features: ['impressions', 'clicks', 'watch_sum', 'log1p_impressions', 'smoothed_ctr', 'smoothed_watch'].map((name) => ({
+          name,
+          type: 'number' as const,
+          default: 0,
+          freshness: 'hot' as const,
+        })),
+      },
+      {
+        name: GROUPS.itemContent,
+        entity: 'item',
+        features: [
+          { name: 'content', type: 'vector', dim: D, default: new Float32Array(D), freshness: 'stable' },
+          { name: 'category_onehot', type: 'vector', dim: wc.categories, default: new Float32Array(wc.categories), freshness: 'stable' },
+        ],
+      },
+      { name: GROUPS.creator, entity: 'creator', features: [{ name: 'log1p_followers', type: 'number', default: 0, freshness: 'stable' }] },
+    ],
+  });
+  const featureStore: FeatureStore =
+    opts.mode === 'production'
+      ? new RedisFeatureStore(schema, {
+          url: opts.redis?.url ?? 'redis://127.0.0.1:6379',
+          ...(opts.redis?.keyPrefix === undefined ? {} : { keyPrefix: opts.redis.keyPrefix }),
+        })
+      : new InMemoryFeatureStore(schema);
+  closers.push(() => featureStore.close());
+  await seedFeatureStore(featureStore, data);
+
+  // ---- popularity counters, seeded from training-window clicks ----
+  const counters: PopularityCounters =
+    opts.mode === 'production'
+      ? new RedisPopularityCounters({ client: popRedis(), keyPrefix: `${opts.redis?.keyPrefix ?? 'vp'}:pop:`, halfLifeMs: 7 * 86_400_000 })
+      : new InMemoryPopularityCounters({ halfLifeMs: 7 * 86_400_000, maxItemsPerSegment: 5000, clock: () => splitMs });
+  await seedPopularity(counters, data);
+
+  // ---- ANN index of the item embeddings ----
+  const ann = opts.ann ?? (opts.mode === 'production' ? 'usearch' : 'exact');
+  const create = (): AnnIndex =>
+    ann === 'usearch' ? new UsearchIndex({ dims: E, metric: 'ip', maxK: 2000 }) : new ExactIndex({ dims: E, metric: 'ip', maxK: 2000 });
+  const indexManager = new IndexManager({ dims: E, metric: 'ip', create });
+  const swap = await indexManager.rebuild({ ids, vectors: itemEmb, version: mm.version });
+  if (!swap.accepted) throw new Error(`item index refused: ${swap.reason ?? 'unknown'}`);
+
+  // ---- user tower ----
+  const towerFile = JSON.parse(readFileSync(join(mdir, mm.models.userTower.featureSpec), 'utf8')) as UserTowerFeatureFile;
+  const contentTable = { ids, vectors: data.itemContent, dims: D };
+  const towerFeatures = towerFile.features.map((f) =>
+    f['kind'] === 'ids' ? ({ ...f, table: contentTable } as unknown as UserTowerFeature) : (f as unknown as UserTowerFeature),
+  );
+  const encoder = await OnnxUserTower.create({ model: join(mdir, mm.models.userTower.onnx), features: towerFeatures, normalize: false });
+  let userReadsDown = false;
+  const readUser = async (ctx: StageContext, userId: string) => {
+    if (userReadsDown) {
+      throw VideoPlatformErrors.create('RECSPINE_ERR_VP_FEATURES_DOWN', 'feature store unavailable (simulated outage)', {
+        stage: 'retrieval',
+      });
+    }
+    const b = await featureStore.read({ userId, itemIds: [] }, { signal: ctx.signal, maxGroupTimeoutMs: Math.max(1, ctx.remainingMs()) });
+    if (Object.keys(b.user).length === 0) return undefined;
+    const recent = b.user['recent_items'];
+    // The tower reads `history_len` next to `recent_items`: derive it (and the pool) as the fetcher does.
+    return Array.isArray(recent) && !b.missingGroups.has(STREAM_GROUPS.user)
+      ? { ...b.user, ...derivedHistory(recent as readonly string[], contentOf, categoryOf, histDims) }
+      : b.user;
+  };
+  const published = (ctx: StageContext) => {
+    const now = ctx.request.context?.nowMs ?? clock();
+    return (id: string) => ((catalog.get(id)?.publishedAtMs ?? Number.POSITIVE_INFINITY) as number) <= now;
+  };
+  const twoTower = new TwoTowerSource({ userFeatures: readUser, encoder, index: indexManager, predicate: published });
+
+  // ---- other sources ----
+  const popular = new PopularitySource({ counters });
+  const coldStart = new ColdStartSource({
+    counters,
+    isCold: async (ctx) => {
+      const u = ctx.request.userId;
+      if (u === undefined) return true;
+      const row = await readUser(ctx, u);
+      const recent = row?.['recent_items'];
+      return !Array.isArray(recent) || recent.length === 0;
+    },
+  });
+  const fresh = new FreshContentSource({
+    dims: D,
+    maxAgeMs: 14 * 86_400_000,
+    clock,
+    history: async (ctx, userId) => {
+      const row = await readUser(ctx, userId);
+      const recent = row?.['recent_items'];
+      return Array.isArray(recent) ? (recent as string[]) : undefined;
+    },
+    embeddingOf: contentOf,
+  });
+  for (let i = 0; i < N; i++) {
+    const p = data.ms(data.itemPublishedS[i] as number);
+    if (p >= splitMs - 14 * 86_400_000) {
+      fresh.addItem({ itemId: ids[i] as string, publishedAtMs: p, embedding: contentOf(ids[i] as string) as Float32Array });
+    }
+  }
+  const query = new QuerySource({ boost: { title: 2, tags: 1 } });
+  const texts = ids.map((id, i) => ({ itemId: id, ...itemText(data, i) }));
+  query.addAll(texts);
+  const related = new RelatedItemsSource(
+    indexManager,
+    (id) => {
+      const i = indexOfId.get(id);
+      return i === undefined ? undefined : itemEmb.subarray(i * E, (i + 1) * E);
+    },
+    published,
+  );
+
+  // ---- rankers ----
+  const loadRanker = async (entry: typeof mm.models.fine, name: string) => {
+    const spec = JSON.parse(readFileSync(join(mdir, entry.featureSpec), 'utf8')) as FeatureAssemblerSpec;
+    const assembler = new FeatureAssembler(spec);
+    if (assembler.width !== entry.inputWidth) throw new Error(`${name}: spec width ${assembler.width} ≠ model input ${entry.inputWidth}`);
+    const model = await OnnxModel.load(
+      join(mdir, entry.onnx),
+      rankSpec(entry.inputWidth, entry.outputs, { ctr: [0, 1], watch: [0, 1], report: [0, 1], satisfaction: [0, 1], score: [0, 1] }),
+      { name, version: mm.version },
+    );
+    closers.push(() => model.release());
+    return { model, assembler };
+  };
+  const fineM = await loadRanker(mm.models.fine, 'fine');
+  const degM = await loadRanker(mm.models.degraded, 'degraded');
+  const coarseM = await loadRanker(mm.models.coarse, 'coarse');
+  // The exported `value` output is the objective ctr·(watch + ½ sat − 3 report); the raw heads
+  // ride along with weight 0 so they are reported on every candidate.
+  const heads = { value: { weight: 1 }, ...Object.fromEntries(HEADS.map((h) => [h, { weight: 0 }])) };
+  const fine = new MultiTaskRanker({ model: fineM.model, assembler: fineM.assembler, heads });
+  const degraded = new DegradedModeRanker({ model: degM.model, assembler: degM.assembler, heads });
+  const coarseKeep = opts.coarseKeep ?? 300;
+  const coarse = new CoarseRanker({ keep: coarseKeep, mlp: { model: coarseM.model, assembler: coarseM.assembler, output: 'score' } });
+
+  // ---- features (online) ----
+  const featureFetcher = new HistoryFeatureFetcher(
+    new StoreFeatureFetcher(featureStore, { creatorOf: (id) => catalog.get(id)?.creatorId }),
+    contentOf,
+    categoryOf,
+    histDims,
+    STREAM_GROUPS.user,
+  );
+
+  // ---- re-rank and policy ----
+  const policy: PolicyFilter[] = [
+    new KidsContentFilter(),
+    new RegionRestrictionFilter(),
+    new MisinformationFilter(),
+    // End-of-video: never the video that just ended.
+    new PredicateFilter('not-current-item', (ctx, c) => c.itemId !== ctx.request.context?.itemId),
+    new PredicateFilter(
+      'published',
+      (ctx, c) => (c.meta?.publishedAtMs ?? Number.POSITIVE_INFINITY) <= (ctx.request.context?.nowMs ?? clock()),
+    ),
+  ];
+  const itemStats = new InMemoryItemStats(
+    ids.map((id, i) => [id, { impressions: data.splitImps[i] as number, clicks: data.splitClicks[i] as number }] as const),
+  );
+  const exposure = new InMemoryExposureStore();
+  const K = opts.retrieveK ?? 1000;
+  const slots: Record<(typeof SLOTS)[number], SlotConfig> = {
+    homepage: {
+      sources: [
+        { source: twoTower, k: K },
+        { source: popular, k: K },
+        { source: fresh, k: 300 },
+        { source: coldStart, k: 300 },
+      ],
+      coarseKeep,
+      rerank: RecommendedChains.homepage({
+        policy,
+        stats: itemStats,
+        mmrLambda: opts.mmrLambda ?? 0.85,
+        exploreFraction: opts.exploreFraction ?? 0.1,
+        caps: opts.homepageCaps ?? [
+          { by: 'creator', maxPerWindow: 1, window: 4 },
+          { by: 'category', maxPerWindow: 4, window: 6 },
+        ],
+        freshness: false,
+        ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+      }),
+    },
+    'end-of-video': {
+      sources: [
+        { source: related, k: 300 },
+        { source: twoTower, k: 500 },
+        { source: fresh, k: 100 },
+      ],
+      coarseKeep: Math.min(coarseKeep, 200),
+      rerank: RecommendedChains.endOfVideo({ policy, exposure, freshness: false }),
+    },
+    search: {
+      sources: [
+        { source: query, k: 300 },
+        { source: twoTower, k: 300 },
+      ],
+      coarseKeep: Math.min(coarseKeep, 200),
+      rerank: RecommendedChains.search({ policy }),
+    },
+  };
+  const budgets = opts.budgets ?? DEFAULT_BUDGETS;
+  const slaMs = opts.slaMs ?? 100;
+  const config: RecommenderConfig = {
+    slaMs,
+    budgets,
+    shared: { features: featureFetcher, coarse, fine, degraded, policy, catalog },
+    slots,
+    ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
+    ...(opts.breakers === undefined ? {} : { breakers: opts.breakers }),
+  };
+  const recommender = createRecommender(config);
+  coarse.bindTo(recommender, [...SLOTS]);
+
+  const sampleUsers: { userId: string; context: NonNullable<StageContext['request']['context']> }[] = [];
+  for (let u = 0; u < Math.min(data.nUsers, 200); u++) {
+    const c = data.contextRow(u, splitMs);
+    sampleUsers.push({
+      userId: `u${u}`,
+      context: { ...c, attributes: { kids: data.userAgeBand[u] === 0 } },
+    });
+  }
+  const sampleItems: string[] = [];
+  for (let r = 0; r < 200 && r < N; r++) sampleItems.push(ids[Math.floor((r * N) / 200)] as string);
+  const sampleQueries = [...new Set(texts.slice(0, 400).map((t) => t.title.split(' ').slice(1).join(' ')))].slice(0, 50);
+
+  const aggregatorSinks: VideoAggregatorSinks = {
+    popularity: counters,
+    itemStats,
+    exposure,
+    publish: (it) => {
+      fresh.addItem({ itemId: it.itemId, publishedAtMs: it.publishedAtMs, embedding: it.embedding });
+      query.addItem({ itemId: it.itemId, title: it.title, ...(it.tags === undefined ? {} : { tags: it.tags }) });
+      if (it.embedding.length === E) indexManager.upsert(it.itemId, it.embedding);
+    },
+  };
+  return {
+    recommender,
+    config,
+    featureStore,
+    featureFetcher,
+    simulateOutage: (scope) => {
+      featureFetcher.setAvailable(scope === 'none');
+      userReadsDown = scope === 'all';
+    },
+    sources: { twoTower, popular, fresh, coldStart, query, related },
+    aggregatorSinks,
+    indexManager,
+    catalog,
+    world: data,
+    sampleUsers,
+    sampleItems,
+    sampleQueries,
+    budgets,
+    slaMs,
+    slots: SLOTS,
+    versions: { models: mm.version, world: data.manifest.key },
+    composition:
+      'features: defineFeatureSchema + streamFeatureGroups + ' +
+      (opts.mode === 'production' ? 'RedisFeatureStore' : 'InMemoryFeatureStore') +
+      ' + StoreFeatureFetcher (local wrapper derives history_pool/history_len from recent_items); retrieval: OnnxUserTower + TwoTowerSource over IndexManager(' +
+      (ann === 'usearch' ? 'UsearchIndex' : 'ExactIndex') +
+      '), PopularitySource, ColdStartSource, FreshContentSource, QuerySource, ' +
+      (opts.mode === 'production' ? 'RedisPopularityCounters' : 'InMemoryPopularityCounters') +
+      ', RelatedItemsSource (local adapter: item-embedding neighbours of the just-watched item); rank: CoarseRanker (ONNX MLP), MultiTaskRanker, DegradedModeRanker, FeatureAssembler from the exported specs; rerank: RecommendedChains homepage/endOfVideo/search + Kids/Region/Misinformation/Predicate(published) filters',
+    close: async () => {
+      for (const c of closers.reverse()) await c().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Local adapter: the end-of-video "related" source — nearest neighbours (inner product) of the
+ * just-watched item's two-tower embedding (`request.context.itemId`) in the item index, itself
+ * excluded. Hand-written because the retrieval package has no item-to-item source yet.
+ */
+class RelatedItemsSource implements RetrievalSource {
+  readonly name = 'related';
+  constructor(
+    private readonly index: IndexManager,
+    private readonly embeddingOf: (itemId: string) => Float32Array | undefined,
+    private readonly allowed: (ctx: StageContext) => (id: string) => boolean,
+  ) {}
+  async retrieve(ctx: StageContext, k: number): Promise<readonly RetrievedItem[]> {
+    const seed = ctx.request.context?.itemId;
+    if (seed === undefined || k <= 0) return [];
+    const v = this.embeddingOf(seed);
+    if (v === undefined) return [];
+    const ok = this.allowed(ctx);
+    const hits = await this.index.search(v, k + 1, { predicate: (id) => id !== seed && ok(id) });
+    return hits.slice(0, k).map((h) => ({ itemId: h.itemId, score: h.score }));
+  }
+}
+
+/** Writes the world's feature-store snapshot at the split (profiles, recent items, item stats, content, creators). */
+async function seedFeatureStore(store: FeatureStore, data: WorldData): Promise<void> {
+  const muts: FeatureMutation[] = [];
+  const flush = async (force = false) => {
+    if (muts.length >= 4000 || (force && muts.length > 0)) {
+      await store.write(muts.splice(0, muts.length));
+    }
+  };
+  for (let u = 0; u < data.nUsers; u++) {
+    const row = data.userRow(u);
+    muts.push({
+      entity: 'user',
+      id: `u${u}`,
+      group: GROUPS.userProfile,
+      set: {
+        region: row['region'] as string,
+        device: row['device'] as string,
+        language: row['language'] as string,
+        age_band: row['age_band'] as string,
+      },
+    });
+    const recent = row['recent_items'] as string[];
+    if (recent.length > 0) muts.push({ entity: 'user', id: `u${u}`, group: STREAM_GROUPS.user, set: { recent_items: recent } });
+    await flush();
+  }
+  for (let i = 0; i < data.nItems; i++) {
+    const stats = itemStatsRow(data.splitImps[i] as number, data.splitClicks[i] as number, data.splitWatch[i] as number);
+    muts.push({ entity: 'item', id: `v${i}`, group: GROUPS.itemStats, set: stats });
+    const st = data.itemStatic(i);
+    muts.push({
+      entity: 'item',
+      id: `v${i}`,
+      group: GROUPS.itemContent,
+      set: { content: st['content'] as Float32Array, category_onehot: st['category_onehot'] as Float32Array },
+    });
+    await flush();
+  }
+  for (let c = 0; c < data.creatorFollowers.length; c++) {
+    muts.push({
+      entity: 'creator',
+      id: `c${c}`,
+      group: GROUPS.creator,
+      set: { log1p_followers: Math.log1p(data.creatorFollowers[c] as number) },
+    });
+    await flush();
+  }
+  await flush(true);
+}
+
+/**
+ * Seeds popularity counters from the training window's clicks, at their event times, in the
+ * segments the popularity and cold-start sources read: `global`, `region:R`, `language:L`,
+ * `device:D`, `region:R|language:L`, `region:R|device:D`.
+ */
+async function seedPopularity(counters: PopularityCounters, data: WorldData): Promise<void> {
+  const imp = data.impressions;
+  const ses = data.sessions;
+  const trainN = data.manifest.counts.trainImpressions;
+  let batch: PopularityUpdate[] = [];
+  for (let r = 0; r < trainN; r++) {
+    if (imp.click[r] !== 1) continue;
+    const s = imp.session[r] as number;
+    const u = ses.user[s] as number;
+    const itemId = `v${imp.item[r] as number}`;
+    const atMs = data.ms(ses.timeS[s] as number);
+    const R = data.regionNames[ses.region[s] as number] as string;
+    const L = data.languageNames[data.userLanguage[u] as number] as string;
+    const Dv = data.deviceNames[ses.device[s] as number] as string;
+    for (const segment of [
+      'global',
+      `region:${R}`,
+      `language:${L}`,
+      `device:${Dv}`,
+      `region:${R}|language:${L}`,
+      `region:${R}|device:${Dv}`,
+    ])
+      batch.push({ itemId, segment, weight: 1, atMs });
+    if (batch.length >= 6000) {
+      await counters.incrementBatch(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await counters.incrementBatch(batch);
+}
