@@ -63,6 +63,12 @@ export class AdmissionController {
     return undefined;
   }
 
+  /** Forgets the current loop-delay window (e.g. after start-up warm-up, which blocks the loop on purpose). */
+  resetWindow(): void {
+    this.loop.reset();
+    this.loopP99Ms = 0;
+  }
+
   release(): void {
     this.inFlight--;
   }

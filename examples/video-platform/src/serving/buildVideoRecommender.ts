@@ -58,6 +58,7 @@ import type { WorldPreset } from '../world/WorldConfig.js';
 import { WorldData } from '../world/WorldData.js';
 import { resolveArtifacts } from './internal/artifacts.js';
 import { HistoryFeatureFetcher, derivedHistory } from './HistoryFeatureFetcher.js';
+import { SourcePriorityGate } from './SourcePriorityGate.js';
 
 /** Options of {@link buildVideoRecommender}. */
 export interface VideoRecommenderOptions {
@@ -444,7 +445,8 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
         { source: fresh, k: 100 },
       ],
       coarseKeep: Math.min(coarseKeep, 200),
-      rerank: RecommendedChains.endOfVideo({ policy, exposure, freshness: false }),
+      // context first: what follows a video should relate to it (creator fairness still shapes the order)
+      rerank: [...RecommendedChains.endOfVideo({ policy, exposure, freshness: false }), new SourcePriorityGate(related.name)],
     },
     search: {
       sources: [
@@ -452,7 +454,8 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
         { source: twoTower, k: 300 },
       ],
       coarseKeep: Math.min(coarseKeep, 200),
-      rerank: RecommendedChains.search({ policy }),
+      // relevance gate last, so MMR diversifies within the query matches and cannot interleave non-matches
+      rerank: [...RecommendedChains.search({ policy }), new SourcePriorityGate(query.name)],
     },
   };
   const budgets = opts.budgets ?? DEFAULT_BUDGETS;
