@@ -129,11 +129,26 @@ export class DashboardSink implements MetricsSink {
     this.breakerStates.set(dependency, { state, since: Date.now(), transitions: (prev?.transitions ?? 0) + 1 });
   }
 
-  /** p99 of requests across slots in the current window (for the load trimmer), ms. */
-  recentP99Ms(): number {
+  /**
+   * p99 of requests across slots in the current window (for the load trimmer), ms; 0 while a
+   * window has too few requests to say anything (a single slow request must not trim everyone).
+   */
+  recentP99Ms(minCount = 50): number {
     let p = 0;
-    for (const r of this.requests.values()) p = Math.max(p, r.summary(r.cur.totalCount >= 20 ? 'cur' : 'last').p99);
+    for (const r of this.requests.values()) {
+      const which = r.cur.totalCount >= minCount ? 'cur' : r.last.totalCount >= minCount ? 'last' : undefined;
+      if (which) p = Math.max(p, r.summary(which).p99);
+    }
     return p;
+  }
+
+  /** Forgets everything recorded so far (e.g. start-up warm-up traffic). */
+  reset(): void {
+    this.stages.clear();
+    this.requests.clear();
+    this.sourcesAgg.clear();
+    this.timeline.length = 0;
+    this.modes.clear();
   }
 
   /** Everything the dashboard draws, as JSON. */

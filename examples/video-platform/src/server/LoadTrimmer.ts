@@ -53,8 +53,15 @@ export class LoadTrimmer {
     this.apply();
   }
 
+  /** Back to full quality (capped by the planned-spike setting), e.g. after start-up warm-up. */
+  reset(): void {
+    this.factor = this.cap;
+    this.apply();
+  }
+
   tick(): void {
     const p99 = this.recentP99Ms();
+    if (p99 <= 0) return; // not enough traffic in the window to judge
     const min = this.opts.minFactor ?? 0.25;
     let f = this.factor;
     if (p99 > this.opts.targetP99Ms) f = Math.max(min, f * 0.8);

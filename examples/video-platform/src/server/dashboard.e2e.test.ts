@@ -23,7 +23,8 @@ describe.skipIf(!available)('dashboard (headless Chromium)', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await startServer(loadConfig({}, ['--preset', 'tiny', '--port', '0']));
+    // load shedding off: Chromium's start-up competes for the 2 cores and would trip the loop-delay shedder
+    server = await startServer(loadConfig({}, ['--preset', 'tiny', '--port', '0', '--maxLoopDelayMs', '60000']));
     // Traffic so the panels have real data.
     const users = server.vr.sampleUsers.slice(0, 20);
     for (let i = 0; i < 60; i++) {

@@ -131,7 +131,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const experiments = new Experiments(DEFAULT_EXPERIMENT);
   const impressions = new ImpressionLogger(config.impressionLog || undefined);
   const budgets: Record<string, Record<string, number>> = {};
-  for (const s of vr.slots) budgets[s] = { ...vr.budgets };
+  for (const s of vr.slots) {
+    budgets[s] = { ...vr.budgets };
+    for (const spec of vr.config.slots[s]?.sources ?? []) {
+      if ('source' in spec && spec.budgetMs !== undefined)
+        (budgets[s] as Record<string, number>)[`source:${spec.source.name}`] = spec.budgetMs;
+      else if ('source' in spec) (budgets[s] as Record<string, number>)[`source:${spec.source.name}`] = vr.budgets.retrieval;
+    }
+  }
 
   let ready = false;
   const app = buildApp({
@@ -196,6 +203,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       .catch(() => undefined);
   }
   admission.resetWindow();
+  dashboard.reset();
+  trimmer.reset();
   await app.listen({ host: config.host, port: config.port });
   ready = true;
   const addr = app.server.address();
