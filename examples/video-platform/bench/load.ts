@@ -51,8 +51,8 @@ export async function startChild(args: {
       env: {
         ...process.env,
         RECSPINE_MAX_IN_FLIGHT: '100000',
-        RECSPINE_MAX_LOOP_DELAY_MS: '100000',
-        RECSPINE_TRIM_TARGET_P99_MS: '100000',
+        RECSPINE_MAX_LOOP_DELAY_MS: '60000',
+        RECSPINE_TRIM_TARGET_P99_MS: '60000',
       },
     },
   );
