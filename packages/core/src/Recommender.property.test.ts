@@ -126,13 +126,17 @@ function build(c: Case): { config: RecommenderConfig; expectDegraded: boolean } 
   const bad = (b: Behaviour): boolean => b !== 'ok';
   const fineOn = c.fine.on;
   const featOn = c.features.on && fineOn; // features are only fetched for a fine ranker
+  // Stages after retrieval run only when something survives the early policy pass (an all-banned
+  // retrieval is an empty slate, not a failure), so only then can their failures show.
+  const survivors = c.sources.some((s) => s.b === 'ok' && s.items.some((id) => !banned.has(id)));
   const expectDegraded =
     c.sources.some((s) => bad(s.b)) ||
-    (c.coarse.on && bad(c.coarse.b)) ||
-    (featOn && (bad(c.features.b) || c.features.missing)) ||
-    (fineOn && bad(c.fine.b)) ||
-    (!fineOn && c.degraded.on && bad(c.degraded.b)) ||
-    c.rerank.some((r) => bad(r.b));
+    (survivors &&
+      ((c.coarse.on && bad(c.coarse.b)) ||
+        (featOn && (bad(c.features.b) || c.features.missing)) ||
+        (fineOn && bad(c.fine.b)) ||
+        (!fineOn && c.degraded.on && bad(c.degraded.b)) ||
+        c.rerank.some((r) => bad(r.b))));
 
   return {
     expectDegraded,
