@@ -13,6 +13,7 @@ export default tseslint.config(
       '**/.cache/**',
       '**/.data/**',
       '**/*.config.ts',
+      'tsup.base.ts',
       'eslint.config.js',
       '**/public/**',
       // docs are type-checked by scripts/check-doc-snippets.mjs and scripts/pack-test.mjs; docs/api is generated

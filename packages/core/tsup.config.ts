@@ -1,14 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base';
 
-export default defineConfig({
+export default packageBuild({
   entry: { index: 'src/index.ts', 'prometheus/index': 'src/prometheus/index.ts', 'testing/index': 'src/testing/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  treeshake: true,
-  // keep 'node:' specifiers as written (vitest's module runner and bundlers resolve them unambiguously)
-  removeNodeProtocol: false,
   external: ['prom-client'],
 });

@@ -1,13 +1,3 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  treeshake: true,
-  // keep 'node:' specifiers as written (vitest's module runner and bundlers resolve them unambiguously)
-  removeNodeProtocol: false,
-});
+export default packageBuild();

@@ -1,15 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  treeshake: true,
-  // keep 'node:' specifiers as written (vitest's module runner and bundlers resolve them unambiguously)
-  removeNodeProtocol: false,
-  // OnnxWorkerPool resolves onnxruntime-node with createRequire(import.meta.url); shims make that work in the CJS build.
-  shims: true,
-});
+// OnnxWorkerPool resolves onnxruntime-node with createRequire(import.meta.url); shims make that work in the CJS build.
+export default packageBuild({ shims: true });
