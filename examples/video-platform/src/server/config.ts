@@ -27,6 +27,10 @@ export interface ServerConfig {
   readonly plannedSpikeCap: number;
   /** Append impressions to this JSONL file; empty = off. */
   readonly impressionLog: string;
+  /** Candidates coarse rank passes on (the base of adaptive trimming). */
+  readonly coarseKeep: number;
+  /** Items asked of the two-tower and popularity sources per request. */
+  readonly retrieveK: number;
 }
 
 const ENV: Record<keyof ServerConfig, string> = {
@@ -47,6 +51,8 @@ const ENV: Record<keyof ServerConfig, string> = {
   trimTargetP99Ms: 'RECSPINE_TRIM_TARGET_P99_MS',
   plannedSpikeCap: 'RECSPINE_SPIKE_CAP',
   impressionLog: 'RECSPINE_IMPRESSION_LOG',
+  coarseKeep: 'RECSPINE_COARSE_KEEP',
+  retrieveK: 'RECSPINE_RETRIEVE_K',
 };
 
 const DEFAULTS: ServerConfig = {
@@ -67,6 +73,8 @@ const DEFAULTS: ServerConfig = {
   trimTargetP99Ms: 40,
   plannedSpikeCap: 1,
   impressionLog: '',
+  coarseKeep: 200,
+  retrieveK: 500,
 };
 
 const bad = (key: string, msg: string): never => {
@@ -117,6 +125,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
         break;
       case 'kafkaPartitions':
         c[k] = num(k, v, 1, 1024);
+        break;
+      case 'coarseKeep':
+      case 'retrieveK':
+        c[k] = num(k, v, 10, 10_000);
         break;
       case 'slaMs':
       case 'maxLoopDelayMs':

@@ -60,6 +60,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     // The server's share of a 100 ms p99 SLA (85 ms), split per DESIGN §1 and sized on this
     // machine's measured stage costs; the sum (68 ms) leaves slack for the finalize reserve.
     budgets: SERVER_BUDGETS,
+    coarseKeep: config.coarseKeep,
+    retrieveK: config.retrieveK,
   });
 
   // ---- streaming: events → bus → aggregator → feature store, popularity, exploration stats ----
