@@ -2,16 +2,10 @@
 import { isRecSpineError } from '@recspine/core';
 import { expect } from 'vitest';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same deterministic PRNG (mulberry32) the benchmarks use: one copy in the package.
+import { rng } from '../bench/data.js';
+
+export { rng };
 
 /** `n` random unit vectors (row-major) with ids `prefix0..`. */
 export function randomItems(n: number, dims: number, seed = 1, prefix = 'i'): { ids: string[]; vectors: Float32Array } {
