@@ -804,7 +804,11 @@ function newCandidate(itemId: string, score: number, meta: Candidate['meta']): C
 
 function isFeatureBatch(v: unknown, n: number): v is FeatureBatch {
   const b = v as FeatureBatch;
-  return typeof b === 'object' && b !== null && Array.isArray(b.items) && b.items.length === n && b.missingGroups instanceof Map;
+  if (typeof b !== 'object' || b === null || !(b.missingGroups instanceof Map)) return false;
+  // A columnar batch builds its row objects lazily; checking `items` here would build them on every
+  // request and throw the columnar win away, so check the aligned ids instead.
+  if (b.columns !== undefined) return Array.isArray(b.itemIds) && b.itemIds.length === n;
+  return Array.isArray(b.items) && b.items.length === n;
 }
 
 function errorCode(e: unknown): string | undefined {

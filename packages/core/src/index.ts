@@ -1,8 +1,19 @@
 // @recspine/core — public API. Named exports only; interfaces as `export type`.
 export type { RecRequest, RequestContext, RequestOverrides } from './RecRequest.js';
 export type { Candidate, ExploreMark, ItemMeta, RetrievedItem } from './Candidate.js';
-export type { FeatureBatch, FeatureRow, FeatureValue, MissingReason } from './FeatureBatch.js';
-export { emptyFeatureBatch } from './FeatureBatch.js';
+export type {
+  CategoryColumn,
+  FeatureBatch,
+  FeatureColumn,
+  FeatureColumns,
+  FeatureRow,
+  FeatureValue,
+  IdListColumn,
+  MissingReason,
+  NumberColumn,
+  VectorColumn,
+} from './FeatureBatch.js';
+export { columnarFeatureBatch, emptyFeatureBatch, featureRowsFromColumns } from './FeatureBatch.js';
 export type { ScoreBatch } from './ScoreBatch.js';
 export type { OrderedBy, RecItem, RecResponse, SourceReport, SourceStatus, StageName } from './RecResponse.js';
 export type { StageContext } from './StageContext.js';

@@ -1,4 +1,12 @@
-import type { FeatureBatch, FeatureRow, FeatureValue, MissingReason } from '@recspine/core';
+import {
+  columnarFeatureBatch,
+  featureRowsFromColumns,
+  type FeatureBatch,
+  type FeatureColumn,
+  type FeatureRow,
+  type FeatureValue,
+  type MissingReason,
+} from '@recspine/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FeatureAssembler } from './FeatureAssembler.js';
@@ -302,6 +310,165 @@ describe('FeatureAssembler', () => {
         }),
         { numRuns: 300 },
       );
+    });
+    describe('assemble (columnar batches)', () => {
+      const spec: FeatureAssemblerSpec = {
+        maxBatch: 8,
+        features: [
+          { kind: 'numeric', name: 'age', from: 'user', key: 'age', group: 'user_profile' },
+          { kind: 'numeric', name: 'views', from: 'item', key: 'views', normalize: { kind: 'log1p' }, clip: [0, 5], group: 'stream' },
+          { kind: 'numeric', name: 'nope', from: 'item', key: 'not_in_batch', default: 3 },
+          { kind: 'vector', name: 'emb', from: 'item', key: 'emb', dim: 2, default: 0.5 },
+          { kind: 'vector', name: 'emb_noind', from: 'item', key: 'emb', dim: 2, missingIndicator: false },
+          { kind: 'category', name: 'cat', from: 'item', key: 'cat', vocabulary: ['music', 'news'], encoding: 'onehot' },
+          { kind: 'category', name: 'cat_i', from: 'item', key: 'cat', vocabulary: ['music', 'news'], encoding: 'index' },
+          { kind: 'idList', name: 'ntags', from: 'item', key: 'tags', encoding: 'count' },
+          { kind: 'idList', name: 'bag', from: 'item', key: 'tags', encoding: 'hashedBag', buckets: 3, group: 'profile' },
+          { kind: 'dot', name: 'aff', a: { from: 'user', key: 'uemb' }, b: { from: 'item', key: 'emb' } },
+          { kind: 'dot', name: 'self', a: { from: 'item', key: 'emb' }, b: { from: 'item', key: 'emb2' }, cosine: true },
+          { kind: 'match', name: 'lang', a: { from: 'context', key: 'language' }, b: { from: 'item', key: 'cat' } },
+          { kind: 'numeric', name: 'rscore', from: 'candidate', key: 'retrievalScore' },
+        ],
+      };
+      const KEYS = ['views', 'emb', 'emb2', 'cat', 'tags'] as const;
+
+      /** A batch whose rows throw when read: proves the columnar path never builds them. */
+      function columnsOnly(b: FeatureBatch): FeatureBatch {
+        return {
+          userId: b.userId,
+          itemIds: b.itemIds,
+          user: b.user,
+          missingGroups: b.missingGroups,
+          ...(b.columns === undefined ? {} : { columns: b.columns }),
+          get items(): readonly FeatureRow[] {
+            throw new Error('rows were read');
+          },
+        };
+      }
+
+      it('reads batch.columns without building rows and matches the row path', () => {
+        const a = new FeatureAssembler(spec);
+        const present = Uint8Array.of(1, 0, 1);
+        const columns = new Map<string, FeatureColumn>([
+          ['views', { type: 'number', values: Float64Array.of(Math.E - 1, 0, 1e6), present }],
+          ['emb', { type: 'vector', dim: 2, values: Float32Array.of(3, 4, 0, 0, 1, 0), present: Uint8Array.of(1, 0, 1) }],
+          ['cat', { type: 'category', values: ['news', undefined, 'jazz'], present }],
+          ['tags', { type: 'idList', values: [['a', 'b'], undefined, []], present }],
+        ]);
+        const cb = columnarFeatureBatch({
+          userId: 'u1',
+          itemIds: ['i0', 'i1', 'i2'],
+          user: { age: 40, uemb: Float32Array.of(1, 2) },
+          columns,
+          missingGroups: new Map(),
+        });
+        const ctx = makeCtx({ request: { context: { language: 'news' } } });
+        const cands = ['i0', 'i1', 'i2'].map((id, i) => makeCandidate(id, { retrievalScore: i / 10 }));
+        const lc = a.assemble({ batch: columnsOnly(cb), candidates: cands, ctx });
+        const r0 = row(a, lc.data, 0);
+        expect(r0.views).toBeCloseTo(1);
+        expect([r0['emb[0]'], r0['emb[1]'], r0.emb__missing]).toEqual([3, 4, 0]);
+        expect(r0.aff).toBeCloseTo(11);
+        expect([r0.lang, r0.nope, r0.nope__missing]).toEqual([1, 3, 1]);
+        const r2 = row(a, lc.data, 2);
+        expect(r2.views).toBe(5); // clipped
+        expect([r2['cat=__oov__'], r2.cat_i]).toEqual([1, 2]);
+        const r1 = row(a, lc.data, 1);
+        expect([r1['emb[0]'], r1.emb__missing, r1.views__missing]).toEqual([0.5, 1, 1]);
+        // the same batch read through its rows gives the same matrix and counts
+        const lr = a.assemble({ batch: { ...cb, items: cb.items, columns: undefined } as FeatureBatch, candidates: cands, ctx });
+        expect(Array.from(lc.data)).toEqual(Array.from(lr.data));
+        expect([lc.missing, lc.malformed]).toEqual([lr.missing, lr.malformed]);
+        lc.release();
+        lr.release();
+      });
+
+      it('gives the same matrix, missing and malformed counts as the row path (property)', () => {
+        const a = new FeatureAssembler(spec);
+        const f32 = fc.double({ noDefaultInfinity: false }).map((x) => Math.fround(x));
+        const column = (n: number): fc.Arbitrary<FeatureColumn | undefined> =>
+          fc.oneof(
+            fc.constant(undefined),
+            fc
+              .record({
+                values: fc.array(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(NaN, 1e40)), {
+                  minLength: n,
+                  maxLength: n,
+                }),
+                present: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+              })
+              .map((c): FeatureColumn => ({
+                type: 'number',
+                values: Float64Array.from(c.values),
+                present: Uint8Array.from(c.present, Number),
+              })),
+            fc.integer({ min: 1, max: 3 }).chain((dim) =>
+              fc
+                .record({
+                  values: fc.array(f32, { minLength: n * dim, maxLength: n * dim }),
+                  present: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+                })
+                .map((c): FeatureColumn => ({
+                  type: 'vector',
+                  dim,
+                  values: Float32Array.from(c.values),
+                  present: Uint8Array.from(c.present, Number),
+                })),
+            ),
+            fc
+              .array(fc.option(fc.constantFrom('music', 'news', 'jazz', ''), { nil: undefined }), { minLength: n, maxLength: n })
+              .map((vs): FeatureColumn => ({
+                type: 'category',
+                values: vs,
+                present: Uint8Array.from(vs, (v) => (v === undefined ? 0 : 1)),
+              })),
+            fc
+              .array(fc.option(fc.array(fc.string({ maxLength: 3 }), { maxLength: 4 }), { nil: undefined }), { minLength: n, maxLength: n })
+              .map((vs): FeatureColumn => ({ type: 'idList', values: vs, present: Uint8Array.from(vs, (v) => (v === undefined ? 0 : 1)) })),
+          );
+        const arb = fc.integer({ min: 0, max: 8 }).chain((n) =>
+          fc.record({
+            n: fc.constant(n),
+            cols: fc.tuple(...KEYS.map(() => column(n))),
+            missing: fc.subarray(['user_profile', 'stream', 'profile']),
+            age: fc.option(fc.oneof(fc.double(), fc.string()), { nil: undefined }),
+            uemb: fc.option(
+              fc.array(f32, { minLength: 1, maxLength: 3 }).map((xs) => Float32Array.from(xs)),
+              { nil: undefined },
+            ),
+            language: fc.option(fc.constantFrom('music', 'news'), { nil: undefined }),
+          }),
+        );
+        fc.assert(
+          fc.property(arb, ({ n, cols, missing, age, uemb, language }) => {
+            const columns = new Map<string, FeatureColumn>();
+            KEYS.forEach((k, i) => {
+              const c = cols[i];
+              if (c !== undefined) columns.set(k, c);
+            });
+            const user: Record<string, FeatureValue> = {};
+            if (age !== undefined) user.age = age;
+            if (uemb !== undefined) user.uemb = uemb;
+            const itemIds = Array.from({ length: n }, (_, i) => `i${i}`);
+            const missingGroups = new Map(missing.map((g) => [g, 'timeout' as MissingReason]));
+            const cb = columnarFeatureBatch({ userId: 'u1', itemIds, user, columns, missingGroups });
+            const rb: FeatureBatch = { userId: 'u1', itemIds, user, items: featureRowsFromColumns(n, columns), missingGroups };
+            const ctx = makeCtx({ request: { context: language === undefined ? {} : { language } } });
+            const cands = itemIds.map((id, i) => makeCandidate(id, { retrievalScore: i }));
+            const lc = a.assemble({ batch: columnsOnly(cb), candidates: cands, ctx });
+            const lr = a.assemble({ batch: rb, candidates: cands, ctx });
+            try {
+              expect(Array.from(lc.data)).toEqual(Array.from(lr.data));
+              expect([lc.missing, lc.malformed]).toEqual([lr.missing, lr.malformed]);
+              for (const v of lc.data) expect(Number.isFinite(v)).toBe(true);
+            } finally {
+              lc.release();
+              lr.release();
+            }
+          }),
+          { numRuns: 400 },
+        );
+      });
     });
   });
 });

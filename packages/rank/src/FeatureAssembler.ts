@@ -1,4 +1,4 @@
-import type { Candidate, FeatureBatch, FeatureValue, StageContext } from '@recspine/core';
+import type { Candidate, FeatureBatch, FeatureColumn, FeatureColumns, FeatureValue, StageContext } from '@recspine/core';
 import { RankErrors } from './errors.js';
 import type { FeatureAssemblerSpec, FeatureSpec, Normalization } from './FeatureSpec.js';
 import { fnv1a32 } from './internal/hash.js';
@@ -42,6 +42,33 @@ interface Compiled {
   readonly resolve: Resolver;
   /** Writes a present value's encoding; false when malformed (the caller restores the defaults). */
   readonly encode: (v: FeatureValue, out: Float32Array, pos: number) => boolean;
+  /**
+   * The value references (one, or two for `dot` / `match`) with the `item` keys they read, so
+   * the columnar path can read `batch.columns` instead of row objects.
+   */
+  readonly refs: readonly { readonly itemKey: string | undefined; readonly resolve: Resolver }[];
+  /** `dot` / `match`: combines the two referenced values (what `resolve` does on rows). */
+  readonly combine: ((a: FeatureValue | undefined, b: FeatureValue | undefined) => FeatureValue | undefined) | undefined;
+  /** `vector` features: the expected length (lets the columnar path copy without a view). */
+  readonly dim: number;
+}
+
+/** Row count of a batch without touching `items` (a columnar batch builds its rows lazily). */
+function batchRows(b: FeatureBatch): number {
+  return b.columns !== undefined ? b.itemIds.length : b.items.length;
+}
+
+/** The value of row `r` of a column (vectors as a view), or `undefined` when missing. */
+function cell(c: FeatureColumn, r: number): FeatureValue | undefined {
+  if (c.present[r] !== 1) return undefined;
+  switch (c.type) {
+    case 'number':
+      return c.values[r] as number;
+    case 'vector':
+      return c.values.subarray(r * c.dim, (r + 1) * c.dim);
+    default:
+      return c.values[r] as FeatureValue;
+  }
 }
 
 const MALFORMED = Number.NaN;
@@ -135,6 +162,7 @@ export class FeatureAssembler {
       names.add(f.name);
       const refs = f.kind === 'dot' || f.kind === 'match' ? [f.a, f.b] : [f];
       const resolvers: Resolver[] = [];
+      let combine: Compiled['combine'];
       let rowConstant = true;
       for (const r of refs) {
         const c = compileRef(r ?? ({} as never));
@@ -171,9 +199,7 @@ export class FeatureAssembler {
           if (f.kind === 'dot') {
             const [ra, rb] = resolvers as [Resolver, Resolver];
             const cosine = f.cosine === true;
-            resolve = (env, row) => {
-              const a = ra(env, row);
-              const b = rb(env, row);
+            combine = (a, b) => {
               if (a === undefined || b === undefined) return undefined;
               if (!isNumArray(a) || !isNumArray(b) || a.length !== b.length) return MALFORMED;
               let dot = 0;
@@ -189,6 +215,8 @@ export class FeatureAssembler {
               if (!cosine) return dot;
               return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
             };
+            const dotOf = combine;
+            resolve = (env, row) => dotOf(ra(env, row), rb(env, row));
           }
           break;
         }
@@ -200,15 +228,15 @@ export class FeatureAssembler {
           const [ra, rb] = resolvers as [Resolver, Resolver];
           const key = (v: FeatureValue): string | undefined =>
             typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
-          resolve = (env, row) => {
-            const a = ra(env, row);
-            const b = rb(env, row);
+          const matchOf = (a: FeatureValue | undefined, b: FeatureValue | undefined): FeatureValue | undefined => {
             if (a === undefined || b === undefined) return undefined;
             const ka = key(a);
             const kb = key(b);
             if (ka === undefined || kb === undefined) return MALFORMED;
             return ka === kb ? 1 : 0;
           };
+          combine = matchOf;
+          resolve = (env, row) => matchOf(ra(env, row), rb(env, row));
           encode = (v, out, pos) => {
             if (typeof v !== 'number' || !Number.isFinite(v)) return false;
             out[pos] = v;
@@ -312,7 +340,19 @@ export class FeatureAssembler {
         columns.push(`${f.name}__missing`);
         defaults.push(0);
       }
-      compiled.push({ spec: f, offset, width, indicator, rowConstant, group: f.group, resolve, encode });
+      compiled.push({
+        spec: f,
+        offset,
+        width,
+        indicator,
+        rowConstant,
+        group: f.group,
+        resolve,
+        encode,
+        refs: refs.map((r, k) => ({ itemKey: r.from === 'item' ? r.key : undefined, resolve: resolvers[k] as Resolver })),
+        combine,
+        dim: f.kind === 'vector' ? f.dim : 0,
+      });
     });
     this.width = columns.length;
     this.columns = columns;
@@ -342,7 +382,7 @@ export class FeatureAssembler {
     const misaligned = (msg: string): never => {
       throw RankErrors.create('RECSPINE_ERR_RANK_FEATURE_BATCH', msg, stage === undefined ? {} : { stage });
     };
-    const rows = input.rows ?? input.candidates?.length ?? input.batch?.items.length;
+    const rows = input.rows ?? input.candidates?.length ?? (input.batch === undefined ? undefined : batchRows(input.batch));
     if (rows === undefined || !Number.isInteger(rows) || rows < 0)
       return misaligned('cannot tell the row count: pass rows, candidates or batch');
     if (rows > this.spec.maxBatch) {
@@ -353,8 +393,8 @@ export class FeatureAssembler {
     if (this.needsCandidates && (input.candidates === undefined || input.candidates.length !== rows)) {
       misaligned(`the spec reads candidates: expected ${rows} candidates, got ${input.candidates?.length ?? 'none'}`);
     }
-    if (this.needsItems && input.batch !== undefined && input.batch.items.length !== rows) {
-      misaligned(`the feature batch has ${input.batch.items.length} item rows for ${rows} candidates`);
+    if (this.needsItems && input.batch !== undefined && batchRows(input.batch) !== rows) {
+      misaligned(`the feature batch has ${batchRows(input.batch)} item rows for ${rows} candidates`);
     }
     const env: Env = {
       batch: input.batch,
@@ -387,22 +427,33 @@ export class FeatureAssembler {
     const buf = this.acquire();
     const data = buf.subarray(0, rows * width);
     const perRow = this.perRow;
-    for (let r = 0; r < rows; r++) {
-      const base = r * width;
-      data.set(template, base);
+    const columns = input.batch?.columns;
+    if (columns !== undefined) {
+      // Columnar fast path: feature by feature over the batch's columns, no row objects read.
+      for (let r = 0; r < rows; r++) data.set(template, r * width);
       for (let k = 0; k < perRow.length; k++) {
         const c = perRow[k] as Compiled;
-        const v = groupMissing(c) ? undefined : c.resolve(env, r);
-        if (v === undefined) {
-          missing++;
-          if (c.indicator >= 0) data[base + c.indicator] = 1;
-        } else if (!c.encode(v, data, base + c.offset)) {
-          malformed++;
-          data.set(defaults.subarray(c.offset, c.offset + c.width), base + c.offset);
-          if (c.indicator >= 0) data[base + c.indicator] = 1;
+        const counts = groupMissing(c) ? this.fillMissing(c, data, rows) : this.encodeColumn(c, columns, env, data, rows);
+        missing += counts.missing;
+        malformed += counts.malformed;
+      }
+    } else
+      for (let r = 0; r < rows; r++) {
+        const base = r * width;
+        data.set(template, base);
+        for (let k = 0; k < perRow.length; k++) {
+          const c = perRow[k] as Compiled;
+          const v = groupMissing(c) ? undefined : c.resolve(env, r);
+          if (v === undefined) {
+            missing++;
+            if (c.indicator >= 0) data[base + c.indicator] = 1;
+          } else if (!c.encode(v, data, base + c.offset)) {
+            malformed++;
+            data.set(defaults.subarray(c.offset, c.offset + c.width), base + c.offset);
+            if (c.indicator >= 0) data[base + c.indicator] = 1;
+          }
         }
       }
-    }
     let released = false;
     return {
       data,
@@ -416,6 +467,103 @@ export class FeatureAssembler {
         if (this.free.length < this.maxPooled) this.free.push(buf);
       },
     };
+  }
+
+  /** A per-row feature that is missing in every row (its group is missing, or no such column). */
+  private fillMissing(c: Compiled, data: Float32Array, rows: number): { missing: number; malformed: number } {
+    if (c.indicator >= 0) for (let r = 0, pos = c.indicator; r < rows; r++, pos += this.width) data[pos] = 1;
+    return { missing: rows, malformed: 0 };
+  }
+
+  /**
+   * The columnar path of one per-row feature. Same cells, counts and guarantees as the row path
+   * (a property test checks that); numbers and vectors are read straight from the typed arrays.
+   */
+  private encodeColumn(
+    c: Compiled,
+    columns: FeatureColumns,
+    env: Env,
+    data: Float32Array,
+    rows: number,
+  ): { missing: number; malformed: number } {
+    const width = this.width;
+    const defaults = this.defaultRow;
+    const { offset, indicator } = c;
+    let missing = 0;
+    let malformed = 0;
+    const restore = (base: number): void => {
+      malformed++;
+      data.set(defaults.subarray(offset, offset + c.width), base + offset);
+      if (indicator >= 0) data[base + indicator] = 1;
+    };
+    const ref0 = c.refs[0] as Compiled['refs'][number];
+    if (c.combine === undefined && ref0.itemKey !== undefined) {
+      const col = columns.get(ref0.itemKey);
+      if (col === undefined) return this.fillMissing(c, data, rows);
+      const present = col.present;
+      if (col.type === 'number') {
+        const values = col.values;
+        for (let r = 0, base = 0; r < rows; r++, base += width) {
+          if (present[r] !== 1) {
+            missing++;
+            if (indicator >= 0) data[base + indicator] = 1;
+          } else if (!c.encode(values[r] as number, data, base + offset)) restore(base);
+        }
+        return { missing, malformed };
+      }
+      if (col.type === 'vector' && c.spec.kind === 'vector') {
+        const dim = col.dim;
+        const values = col.values;
+        for (let r = 0, base = 0; r < rows; r++, base += width) {
+          if (present[r] !== 1) {
+            missing++;
+            if (indicator >= 0) data[base + indicator] = 1;
+            continue;
+          }
+          if (dim !== c.dim) {
+            restore(base);
+            continue;
+          }
+          const from = r * dim;
+          const to = base + offset;
+          let ok = true;
+          for (let k = 0; k < dim; k++) {
+            const x = values[from + k] as number;
+            if (x - x !== 0) {
+              ok = false;
+              break;
+            }
+            data[to + k] = x;
+          }
+          if (!ok) restore(base);
+        }
+        return { missing, malformed };
+      }
+      for (let r = 0, base = 0; r < rows; r++, base += width) {
+        const v = cell(col, r);
+        if (v === undefined) {
+          missing++;
+          if (indicator >= 0) data[base + indicator] = 1;
+        } else if (!c.encode(v, data, base + offset)) restore(base);
+      }
+      return { missing, malformed };
+    }
+    // Generic: a cross feature (dot / match) or a non-item reference.
+    const cols = c.refs.map((ref) => (ref.itemKey === undefined ? undefined : (columns.get(ref.itemKey) ?? null)));
+    const valueOf = (k: number, r: number): FeatureValue | undefined => {
+      const col = cols[k];
+      if (col === undefined) return (c.refs[k] as Compiled['refs'][number]).resolve(env, r);
+      return col === null ? undefined : cell(col, r);
+    };
+    const combine = c.combine;
+    for (let r = 0, base = 0; r < rows; r++, base += width) {
+      const v = combine === undefined ? valueOf(0, r) : combine(valueOf(0, r), valueOf(1, r));
+      if (v === undefined) {
+        missing++;
+        if (indicator >= 0) data[base + indicator] = 1;
+      } else if (!c.encode(v, data, base + offset)) restore(base);
+    }
+    return { missing, malformed };
   }
 
   private acquire(): Float32Array {
