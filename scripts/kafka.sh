@@ -14,6 +14,9 @@
 #   KAFKA_CONTROLLER_PORT KRaft controller port (default 9093)
 #   KAFKA_HOME_DIR       cache/state dir (default <repo>/.cache/kafka, git-ignored)
 #   KAFKA_HEAP           JVM heap (default 512m)
+#   KAFKA_KEEP_DATA=1    `up` restarts a stopped broker on its existing log dir (topics, messages and
+#                        committed offsets survive a down/up cycle, as in a real broker restart)
+#                        instead of wiping and re-formatting it
 #
 # Version choice: the newest Kafka on Maven Central, 4.4.0 (checked 2026-11). Kafka 4.0 removed old
 # protocol versions (KIP-896), which could have broken kafkajs 2.2.4 (unmaintained since 2023).
@@ -121,15 +124,19 @@ cmd_up() {
   if port_open "$KAFKA_PORT"; then log "port ${KAFKA_PORT} is taken by another process; set KAFKA_PORT"; exit 1; fi
   command -v java >/dev/null || { log "java not found: install Java 17+"; exit 1; }
   fetch_jars
-  rm -rf "$RUN"
-  write_config
   local cp cluster_id
   cp="$(classpath)"
-  # A KRaft cluster id is a base64url-encoded random UUID (22 chars, no padding).
-  cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
-  log "formatting KRaft storage (cluster id ${cluster_id})"
-  java -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 ||
-    { cat "$RUN/format.log" >&2; exit 1; }
+  if [[ "${KAFKA_KEEP_DATA:-0}" == "1" && -f "$RUN/data/meta.properties" ]]; then
+    log "keeping the existing log dir $RUN/data (KAFKA_KEEP_DATA=1)"
+  else
+    rm -rf "$RUN"
+    write_config
+    # A KRaft cluster id is a base64url-encoded random UUID (22 chars, no padding).
+    cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
+    log "formatting KRaft storage (cluster id ${cluster_id})"
+    java -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >"$RUN/format.log" 2>&1 ||
+      { cat "$RUN/format.log" >&2; exit 1; }
+  fi
   log "starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${KAFKA_PORT}"
   nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=info -Dorg.slf4j.simpleLogger.showDateTime=true \

@@ -4,14 +4,32 @@
  * 127.0.0.1:6379, (3) a private 3-master Redis Cluster on loopback (started here).
  *
  *   npx tsx bench/fetch.ts [--items 200] [--iters 2000] [--warmup 300] [--cache false]
+ *                          [--stores memory,redis,cluster]
  *
  * Closed loop, one read at a time (the latency of one request's feature stage). The local LRU
- * tier is off by default so every read goes to the backend.
+ * tier is off by default so every read goes to the backend. Per store, three modes run
+ * interleaved (so machine noise hits them alike):
+ *   fetch              `store.read(...)` only;
+ *   fetch+assemble     read, then rank's FeatureAssembler builds the model's input tensor from
+ *                      the batch's columns (what the fine ranker does per request);
+ *   fetch+assemble rows  the same from the batch's row objects (the pre-columnar path; the
+ *                      rows are built lazily from the columns), so the columnar win is measured
+ *                      end to end, not just moved from the store into the assembler;
+ *   fetch via HMGET    (Redis stores) `store.read(...)` on a second store over the same keys and
+ *                      client with `hashSnapshots: 'write'`: the hot hash groups are read with one
+ *                      `HMGET` per record instead of one `MGET` of packed snapshots — the read
+ *                      path before snapshots, measured in the same run.
+ * GC pause time per store comes from a `gc` PerformanceObserver.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
+import type { FeatureBatch, FeatureRow } from '@recspine/core';
 import { Redis } from 'ioredis';
 import { LatencyRecorder, parseFlags, printTable, writeResult } from '../../../bench/kit.js';
-import { InMemoryFeatureStore, RedisFeatureStore, type FeatureMutation, type FeatureStore } from '../src/index.js';
-import { itemProfile, testSchema } from '../test/fixtures.js';
+// Relative import: the benchmark measures the real assembler without making features depend on rank.
+import { FeatureAssembler } from '../../rank/src/FeatureAssembler.js';
+import type { FeatureAssemblerSpec, FeatureSpec as ModelFeature } from '../../rank/src/FeatureSpec.js';
+import { InMemoryFeatureStore, RedisFeatureStore, type FeatureMutation, type FeatureSchema, type FeatureStore } from '../src/index.js';
+import { CATEGORIES, itemProfile, testSchema } from '../test/fixtures.js';
 import { startRedisCluster, tcpOpen } from '../test/servers.js';
 
 const flags = parseFlags();
@@ -19,6 +37,7 @@ const ITEMS = Number(flags.items ?? 200);
 const ITERS = Number(flags.iters ?? 2000);
 const WARMUP = Number(flags.warmup ?? 300);
 const CACHE = flags.cache === 'true';
+const STORES = new Set((flags.stores ?? 'memory,redis,cluster').split(','));
 const CLUSTER_PORTS = [7111, 7112, 7113];
 
 const schema = testSchema();
@@ -28,6 +47,45 @@ const now = Date.now();
 const featuresPerItem = ['item', 'creator']
   .flatMap((e) => schema.groupsOf(e as 'item' | 'creator'))
   .reduce((a, g) => a + g.features.length, 0);
+
+/** A model input over every item-row feature of the schema plus the user·item affinity. */
+function modelSpec(s: FeatureSchema): FeatureAssemblerSpec {
+  const features: ModelFeature[] = [
+    { kind: 'numeric', name: 'u_tenure', from: 'user', key: 'tenure_days', normalize: { kind: 'log1p' }, group: 'user_profile' },
+    { kind: 'dot', name: 'affinity', a: { from: 'user', key: 'user_embedding' }, b: { from: 'item', key: 'embedding' } },
+  ];
+  for (const g of [...s.groupsOf('item'), ...s.groupsOf('creator')]) {
+    g.features.forEach((f, i) => {
+      const key = g.outputNames[i] as string;
+      const base = { name: `x_${key}`, from: 'item' as const, key, group: g.name };
+      if (f.type === 'number') features.push({ kind: 'numeric', ...base, normalize: { kind: 'log1p' } });
+      else if (f.type === 'vector') features.push({ kind: 'vector', ...base, dim: f.dim as number });
+      else if (f.type === 'idList') features.push({ kind: 'idList', ...base, encoding: 'hashedBag', buckets: 8 });
+      else if (key === 'category') features.push({ kind: 'category', ...base, vocabulary: [...CATEGORIES], encoding: 'onehot' });
+      else features.push({ kind: 'category', ...base, vocabulary: ['US', 'BR'], encoding: 'index' });
+    });
+  }
+  return { maxBatch: Math.max(ITEMS, 1), features };
+}
+const assembler = new FeatureAssembler(modelSpec(schema));
+
+/** The batch without its columns: the assembler falls back to (lazily built) row objects. */
+function rowsOnly(b: FeatureBatch): FeatureBatch {
+  return {
+    userId: b.userId,
+    itemIds: b.itemIds,
+    user: b.user,
+    missingGroups: b.missingGroups,
+    get items(): readonly FeatureRow[] {
+      return b.items;
+    },
+  };
+}
+
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
 
 async function seed(store: FeatureStore): Promise<void> {
   const muts = itemIds.flatMap((id, i) => [
@@ -74,82 +132,151 @@ async function seed(store: FeatureStore): Promise<void> {
   await store.write([...creators, ...user]);
 }
 
-async function measure(name: string, store: FeatureStore): Promise<ReturnType<LatencyRecorder['summaryMs']> & { features: number }> {
+type Summary = ReturnType<LatencyRecorder['summaryMs']>;
+interface Measured {
+  fetch: Summary;
+  /** Same read through the HMGET path (Redis stores only). */
+  fetchHmget: Summary | undefined;
+  assemble: Summary;
+  assembleRows: Summary;
+  features: number;
+  gcMsPerRead: number;
+}
+
+async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStore): Promise<Measured> {
   await seed(store);
-  const rec = new LatencyRecorder();
+  const recs = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()] as const;
   let features = 0;
+  let gcStart = 0;
+  // GC entries reach the observer on a later macrotask; let them in before reading the total.
+  const flushGc = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
   for (let i = 0; i < WARMUP + ITERS; i++) {
-    const t = performance.now();
-    const b = await store.read({ userId: 'bench-user', itemIds, creatorIds, context: { region: 'US', hour_of_day: 12 } });
-    const dt = performance.now() - t;
-    if (b.missingGroups.size > 0) throw new Error(`${name}: groups missing: ${[...b.missingGroups].join(',')}`);
-    if (i >= WARMUP) rec.recordMs(dt);
-    features = b.items.reduce((a, r) => a + Object.keys(r).length, Object.keys(b.user).length);
+    if (i === WARMUP) {
+      await flushGc();
+      gcStart = gcMs;
+    }
+    for (let mode = 0; mode < (viaHmget === undefined ? 3 : 4); mode++) {
+      const t = performance.now();
+      const b = await (mode === 3 ? (viaHmget as FeatureStore) : store).read({ userId: 'bench-user', itemIds, creatorIds, context: { region: 'US', hour_of_day: 12 } });
+      if (mode === 1 || mode === 2) {
+        const lease = assembler.assemble({ batch: mode === 1 ? b : rowsOnly(b) });
+        lease.release();
+      }
+      const dt = performance.now() - t;
+      if (b.missingGroups.size > 0) throw new Error(`${name}: groups missing: ${[...b.missingGroups].join(',')}`);
+      if (i >= WARMUP) (recs[mode] as LatencyRecorder).recordMs(dt);
+      if (i === WARMUP + ITERS - 1 && mode === 0) {
+        features = Object.keys(b.user).length;
+        for (const c of b.columns?.values() ?? []) for (const p of c.present) features += p;
+      }
+    }
   }
-  return { ...rec.summaryMs(), features };
+  await flushGc();
+  return {
+    fetch: recs[0].summaryMs(),
+    fetchHmget: viaHmget === undefined ? undefined : recs[3].summaryMs(),
+    assemble: recs[1].summaryMs(),
+    assembleRows: recs[2].summaryMs(),
+    features,
+    gcMsPerRead: (gcMs - gcStart) / ((viaHmget === undefined ? 3 : 4) * ITERS),
+  };
 }
 
 const cacheOpt = CACHE ? { max: 100_000, ttlMs: 60_000 } : (false as const);
 const rows: Record<string, string | number>[] = [];
-const mem = await measure('memory', new InMemoryFeatureStore(schema, { cache: cacheOpt }));
-rows.push({ store: 'in-memory (baseline)', p50: mem.p50, p99: mem.p99, p999: mem.p999, max: mem.max, 'p99 ×': 1, features: mem.features });
+const results = new Map<string, Measured>();
+const report = (label: string, m: Measured): void => {
+  const base = results.get('memory');
+  rows.push({
+    store: label,
+    p50: m.fetch.p50,
+    p99: m.fetch.p99,
+    p999: m.fetch.p999,
+    'p99 × mem': base === undefined ? NaN : m.fetch.p99 / base.fetch.p99,
+    'hmget p50': m.fetchHmget?.p50 ?? NaN,
+    'hmget p99': m.fetchHmget?.p99 ?? NaN,
+    'hmget p999': m.fetchHmget?.p999 ?? NaN,
+    '+asm p50': m.assemble.p50,
+    '+asm p99': m.assemble.p99,
+    '+asm p999': m.assemble.p999,
+    'rows+asm p50': m.assembleRows.p50,
+    'rows+asm p99': m.assembleRows.p99,
+    'gc ms/read': m.gcMsPerRead,
+    features: m.features,
+  });
+};
 
-if (!(await tcpOpen(6379))) throw new Error('Redis is not running on 127.0.0.1:6379');
-const prefix = `rs:bench:${process.pid}:`;
-const single = new RedisFeatureStore(schema, { keyPrefix: prefix, cache: cacheOpt });
-await single.ready();
-const red = await measure('redis', single);
-rows.push({
-  store: 'redis (single node)',
-  p50: red.p50,
-  p99: red.p99,
-  p999: red.p999,
-  max: red.max,
-  'p99 ×': red.p99 / mem.p99,
-  features: red.features,
-});
-await single.close();
-const cleaner = new Redis(6379, '127.0.0.1');
-const keys = await cleaner.keys(`${prefix}*`);
-for (let i = 0; i < keys.length; i += 1000) await cleaner.del(...keys.slice(i, i + 1000));
-cleaner.disconnect();
-
-const cluster = await startRedisCluster(CLUSTER_PORTS);
-let clu: Awaited<ReturnType<typeof measure>>;
-try {
-  const cs = new RedisFeatureStore(schema, { clusterNodes: [{ host: '127.0.0.1', port: CLUSTER_PORTS[0] as number }], cache: cacheOpt });
-  await cs.ready();
-  clu = await measure('cluster', cs);
-  await cs.close();
-} finally {
-  await cluster.stop();
+if (STORES.has('memory')) {
+  const m = await measure('memory', new InMemoryFeatureStore(schema, { cache: cacheOpt }));
+  results.set('memory', m);
+  report('in-memory (baseline)', m);
 }
-rows.push({
-  store: 'redis cluster (3 masters)',
-  p50: clu.p50,
-  p99: clu.p99,
-  p999: clu.p999,
-  max: clu.max,
-  'p99 ×': clu.p99 / mem.p99,
-  features: clu.features,
-});
 
-printTable(`feature fetch: 1 user + ${ITEMS} items (${featuresPerItem} item+creator features/item), ${ITERS} reads, ms`, rows);
-const file = writeResult(
-  'features-fetch',
-  { items: ITEMS, iters: ITERS, warmup: WARMUP, cache: CACHE },
-  {
-    items: ITEMS,
-    featuresPerItem,
-    featuresReturned: red.features,
-    memoryP50Ms: mem.p50,
-    memoryP99Ms: mem.p99,
-    redisP50Ms: red.p50,
-    redisP99Ms: red.p99,
-    redisP999Ms: red.p999,
-    clusterP50Ms: clu.p50,
-    clusterP99Ms: clu.p99,
-    clusterP999Ms: clu.p999,
-  },
+if (STORES.has('redis')) {
+  if (!(await tcpOpen(6379))) throw new Error('Redis is not running on 127.0.0.1:6379');
+  const prefix = `rs:bench:${process.pid}:`;
+  const single = new RedisFeatureStore(schema, { keyPrefix: prefix, cache: cacheOpt });
+  await single.ready();
+  const hm = new RedisFeatureStore(schema, { keyPrefix: prefix, cache: cacheOpt, client: single.client, hashSnapshots: 'write' });
+  try {
+    const m = await measure('redis', single, hm);
+    const st = single.stats();
+    if ((st.snapshotFallbacks ?? 0) > 0) throw new Error(`redis: ${st.snapshotFallbacks} snapshot fallbacks`);
+    results.set('redis', m);
+    report('redis (single node)', m);
+  } finally {
+    await single.close();
+    const cleaner = new Redis(6379, '127.0.0.1');
+    const keys = await cleaner.keys(`${prefix}*`);
+    for (let i = 0; i < keys.length; i += 1000) await cleaner.del(...keys.slice(i, i + 1000));
+    cleaner.disconnect();
+  }
+}
+
+if (STORES.has('cluster')) {
+  const cluster = await startRedisCluster(CLUSTER_PORTS);
+  try {
+    const cs = new RedisFeatureStore(schema, { clusterNodes: [{ host: '127.0.0.1', port: CLUSTER_PORTS[0] as number }], cache: cacheOpt });
+    await cs.ready();
+    const hm = new RedisFeatureStore(schema, { cache: cacheOpt, client: cs.client, hashSnapshots: 'write' });
+    const m = await measure('cluster', cs, hm);
+    await cs.close();
+    await hm.close(); // does not own the client: a no-op kept for symmetry
+    results.set('cluster', m);
+    report('redis cluster (3 masters)', m);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+printTable(
+  `feature fetch: 1 user + ${ITEMS} items (${featuresPerItem} item+creator features/item), ${ITERS} reads per mode, ms ` +
+    `(+asm = fetch + assemble the ${assembler.width}-column model input from columns; rows+asm = same from row objects; hmget = fetch with the hot hash groups read by HMGET, the pre-snapshot path)`,
+  rows,
 );
+const metrics: Record<string, number> = { items: ITEMS, featuresPerItem, modelInputWidth: assembler.width };
+const put = (prefix: string, m: Measured | undefined): void => {
+  if (m === undefined) return;
+  Object.assign(metrics, {
+    [`${prefix}P50Ms`]: m.fetch.p50,
+    [`${prefix}P99Ms`]: m.fetch.p99,
+    [`${prefix}P999Ms`]: m.fetch.p999,
+    ...(m.fetchHmget === undefined
+      ? {}
+      : { [`${prefix}HmgetP50Ms`]: m.fetchHmget.p50, [`${prefix}HmgetP99Ms`]: m.fetchHmget.p99, [`${prefix}HmgetP999Ms`]: m.fetchHmget.p999 }),
+    [`${prefix}AssembleP50Ms`]: m.assemble.p50,
+    [`${prefix}AssembleP99Ms`]: m.assemble.p99,
+    [`${prefix}AssembleP999Ms`]: m.assemble.p999,
+    [`${prefix}AssembleRowsP50Ms`]: m.assembleRows.p50,
+    [`${prefix}AssembleRowsP99Ms`]: m.assembleRows.p99,
+    [`${prefix}AssembleRowsP999Ms`]: m.assembleRows.p999,
+    [`${prefix}GcMsPerRead`]: m.gcMsPerRead,
+  });
+};
+put('memory', results.get('memory'));
+put('redis', results.get('redis'));
+put('cluster', results.get('cluster'));
+const red = results.get('redis') ?? results.get('memory');
+if (red !== undefined) metrics.featuresReturned = red.features;
+const file = writeResult('features-fetch', { items: ITEMS, iters: ITERS, warmup: WARMUP, cache: CACHE, stores: [...STORES] }, metrics);
 console.log(`\nwrote ${file}`);

@@ -7,6 +7,17 @@ import type { DeliveredEvent, RecEvent } from './RecEvent.js';
  */
 export type EventBatchHandler = (batch: readonly DeliveredEvent[]) => Promise<void>;
 
+/** Options of {@link EventBus.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Called when this consumer's set of streams may have changed (a Kafka rebalance: partitions
+   * moved between the group's members), before batches of the new assignment are delivered.
+   * A handler that caches per-stream state must drop it here: another member may have advanced
+   * it meanwhile.
+   */
+  readonly onReassign?: () => void;
+}
+
 /** A message that failed validation, as kept by a dead-letter list or topic. */
 export interface DeadLetter {
   /** The raw message (JSON text, or a placeholder for non-text payloads). */
@@ -26,6 +37,8 @@ export interface EventBusStats {
   readonly deadLettered: number;
   /** Handler rejections (each one causes a redelivery). */
   readonly handlerFailures: number;
+  /** Offset commits that failed (e.g. during a rebalance): those batches may be redelivered. Kafka only. */
+  readonly commitFailures?: number;
 }
 
 /**
@@ -48,7 +61,7 @@ export interface EventBus {
   /** Validates every event first (throws `RECSPINE_ERR_EVENT_INVALID`, nothing published), then publishes. */
   publish(events: readonly RecEvent[]): Promise<void>;
   /** Starts delivering to `handler`; resolves once consuming. One handler per bus. */
-  subscribe(handler: EventBatchHandler): Promise<void>;
+  subscribe(handler: EventBatchHandler, opts?: SubscribeOptions): Promise<void>;
   stats(): EventBusStats;
   close(): Promise<void>;
 }

@@ -66,6 +66,10 @@ export interface FeatureStoreStats {
   readonly decodeErrors: number;
   readonly groupTimeouts: number;
   readonly groupErrors: number;
+  /** Hot hash records read from their packed snapshot (Redis, `hashSnapshots: 'read'`). */
+  readonly snapshotReads?: number;
+  /** Hot hash records read with `HMGET` because their snapshot was absent or unusable. */
+  readonly snapshotFallbacks?: number;
 }
 
 /**
@@ -77,6 +81,12 @@ export interface FeatureStoreStats {
  *   is an absent key (never NaN); a group that misses its sub-deadline (`timeoutMs` in the
  *   schema) or fails is listed in `missingGroups` and absent from every row, and the rest of the
  *   batch is returned;
+ * - the batch also carries `columns` (core's `FeatureColumns`): the same item features decoded
+ *   straight into one typed column per feature with a presence mask — numbers as `Float64Array`,
+ *   vectors as one contiguous `Float32Array`. Every item feature of every group that was read
+ *   and succeeded has a column (all-absent when nothing is stored); a missing group has none.
+ *   `items` is built from the columns on first access, so consumers that read `columns` (the
+ *   model assembler) never pay for row objects;
  * - `read` rejects with `RECSPINE_ERR_FEATURES_STORE_UNAVAILABLE` when every stored group failed
  *   with an error (the store as a whole is down), and with `RECSPINE_ERR_FEATURES_ABORTED` when
  *   the signal fires;
@@ -90,6 +100,7 @@ export interface FeatureStoreStats {
  * await store.write([{ entity: 'item', id: 'v1', group: 'item_profile', set: { duration_s: 31 } }]);
  * const batch = await store.read({ userId: 'u1', itemIds: ['v1', 'v2'] });
  * batch.items[0]?.duration_s; // 31
+ * const col = batch.columns?.get('duration_s'); // { type: 'number', values: Float64Array [31, 0], present: Uint8Array [1, 0] }
  * ```
  */
 export interface FeatureStore {

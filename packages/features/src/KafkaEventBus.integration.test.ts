@@ -118,4 +118,34 @@ describe.skipIf(!available)('KafkaEventBus + StreamAggregator + RedisFeatureStor
     await until(async () => (await redis.keys(`${prefix}*{ua}*`)).length === 0);
     expect(await redis.keys(`${prefix}*{ub}*`)).toHaveLength(1);
   });
+
+  it('tells the handler when a rebalance may have moved its partitions (a second member joins)', async () => {
+    const groupId = `${run}-r`;
+    let reassigned = 0;
+    const a = new KafkaEventBus({ brokers: [BROKER], topic, groupId, partitions: 3 });
+    closers.push(() => a.close());
+    await a.subscribe(() => Promise.resolve(), { onReassign: () => void reassigned++ });
+    expect(reassigned).toBe(1); // the first join
+    const b = new KafkaEventBus({ brokers: [BROKER], topic, groupId, partitions: 3 });
+    closers.push(() => b.close());
+    await b.subscribe(() => Promise.resolve());
+    await until(() => Promise.resolve(reassigned >= 2));
+  });
+
+  it('commits handled offsets in the background; a restarted member of the group resumes after them', async () => {
+    const groupId = `${run}-c`;
+    const seen: string[] = [];
+    const first = new KafkaEventBus({ brokers: [BROKER], topic, groupId, partitions: 3, commitIntervalMs: 50 });
+    await first.subscribe((batch) => Promise.resolve(void seen.push(...batch.map((d) => d.event.id))));
+    await until(() => Promise.resolve(seen.length >= 31)); // the 30 clicks + the opt-out of the previous test
+    await first.close(); // stops, flushes the pending commits, leaves
+    const again: string[] = [];
+    const second = new KafkaEventBus({ brokers: [BROKER], topic, groupId, partitions: 3 });
+    closers.push(() => second.close());
+    await second.subscribe((batch) => Promise.resolve(void again.push(...batch.map((d) => d.event.id))));
+    await second.publish([{ id: 'after-restart', type: 'click', userId: 'uc', itemId: 'v2', atMs: Date.now() }]);
+    await until(() => Promise.resolve(again.includes('after-restart')));
+    expect(again).toEqual(['after-restart']);
+    expect(first.stats().commitFailures).toBe(0);
+  });
 });

@@ -1,5 +1,5 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin, type Consumer, type ConsumerConfig, type KafkaConfig, type Producer } from 'kafkajs';
-import type { DeadLetter, EventBatchHandler, EventBus, EventBusStats } from './EventBus.js';
+import type { DeadLetter, EventBatchHandler, EventBus, EventBusStats, SubscribeOptions } from './EventBus.js';
 import type { DeliveredEvent, RecEvent } from './RecEvent.js';
 import { FeaturesErrors } from './errors.js';
 import { sleep } from './internal/partition.js';
@@ -22,6 +22,27 @@ export interface KafkaEventBusOptions {
   readonly fromBeginning?: boolean;
   /** First redelivery wait after a handler rejection; doubles up to 5 s. Default 100 ms. */
   readonly retryBackoffMs?: number;
+  /**
+   * Upper bound on one `publish`: past it the call rejects with `RECSPINE_ERR_EVENTBUS` (the send
+   * may still land later — a duplicate that the aggregator's event-id dedupe absorbs). Default 5 000 ms.
+   */
+  readonly publishTimeoutMs?: number;
+  /**
+   * Producer retries before a send fails (kafkajs backoff from 100 ms, capped at 1 s). Default 2, so
+   * a publish to a stopped broker fails within about a second instead of kafkajs's ~30 s, and a
+   * `SpillingEventBus` in front can spill it. The consumer keeps kafkajs's own
+   * restart-on-failure loop and rejoins by itself when the broker is back.
+   */
+  readonly producerRetries?: number;
+  /**
+   * Offsets of handled batches are committed in the background, coalesced over all partitions
+   * into one OffsetCommit request at most every `commitIntervalMs` (default 100 ms), instead of
+   * one awaited round trip per batch that holds up the next fetch. Only offsets whose handler
+   * resolved are ever committed, so delivery stays at-least-once; a crash re-delivers at most the
+   * last interval's batches, which the aggregator's offset marks skip. 0 = commit each batch
+   * before the next fetch (the pre-tuning behaviour).
+   */
+  readonly commitIntervalMs?: number;
   /** Extra kafkajs client / consumer settings (merged over the latency-tuned defaults). */
   readonly kafka?: Partial<KafkaConfig>;
   readonly consumer?: Partial<ConsumerConfig>;
@@ -72,7 +93,10 @@ export class KafkaEventBus implements EventBus {
   private consumer: Consumer | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
-  private readonly counters = { published: 0, delivered: 0, deadLettered: 0, handlerFailures: 0 };
+  private readonly counters = { published: 0, delivered: 0, deadLettered: 0, handlerFailures: 0, commitFailures: 0 };
+  private readonly pendingCommits = new Map<string, { topic: string; partition: number; offset: string }>();
+  private committing: Promise<void> | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: KafkaEventBusOptions = {}) {
     this.opts = opts;
@@ -109,7 +133,10 @@ export class KafkaEventBus implements EventBus {
       { topic: this.deadLetterTopic, numPartitions: 1 },
     ].filter((t) => !existing.has(t.topic));
     if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
-    const producer = this.kafka.producer({ allowAutoTopicCreation: false });
+    const producer = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      retry: { retries: this.opts.producerRetries ?? 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
     await producer.connect();
     this.producer = producer;
   }
@@ -128,20 +155,33 @@ export class KafkaEventBus implements EventBus {
 
   /** Produces raw messages (no validation): for bridging foreign producers and for tests of the dead-letter path. */
   async publishRaw(messages: readonly { key: string; value: string | Buffer }[]): Promise<void> {
-    if (this.producer === undefined) await this.start();
-    try {
+    const limitMs = this.opts.publishTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const send = (async () => {
+      if (this.producer === undefined) await this.start();
       await (this.producer as Producer).send({
         topic: this.topic,
         acks: -1,
         messages: messages.map((m) => ({ key: m.key, value: m.value })),
       });
+    })();
+    send.catch(() => undefined); // a late failure after the timeout is expected
+    try {
+      await Promise.race([
+        send,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no ack within ${limitMs} ms`)), limitMs);
+        }),
+      ]);
       this.counters.published += messages.length;
     } catch (e) {
       throw FeaturesErrors.create('RECSPINE_ERR_EVENTBUS', `publish failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  async subscribe(handler: EventBatchHandler): Promise<void> {
+  async subscribe(handler: EventBatchHandler, opts: SubscribeOptions = {}): Promise<void> {
     if (this.consumer !== undefined) throw FeaturesErrors.create('RECSPINE_ERR_EVENTBUS_STATE', 'this bus already has a handler');
     await this.start();
     const consumer = this.kafka.consumer({
@@ -150,6 +190,21 @@ export class KafkaEventBus implements EventBus {
       ...this.opts.consumer,
     });
     this.consumer = consumer;
+    const commitEvery = this.opts.commitIntervalMs ?? 100;
+    if (!Number.isFinite(commitEvery) || commitEvery < 0)
+      throw FeaturesErrors.create('RECSPINE_ERR_EVENTBUS_STATE', 'commitIntervalMs must be ≥ 0', { field: 'commitIntervalMs' });
+    if (commitEvery > 0) {
+      this.commitTimer = setInterval(() => void this.flushCommits(), commitEvery);
+      this.commitTimer.unref();
+    }
+    // Every (re)join may have moved partitions: offsets still pending may belong to a partition
+    // another member owns now (committing them late could move its offset backwards), so they are
+    // dropped — a partition we kept commits again with its next batch; and the handler drops state
+    // it cached for the old assignment.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.pendingCommits.clear();
+      opts.onReassign?.();
+    });
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {
         off();
@@ -211,7 +266,9 @@ export class KafkaEventBus implements EventBus {
           }
           const last = batch.messages[batch.messages.length - 1]?.offset as string;
           resolveOffset(last);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          const done = { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() };
+          if (commitEvery > 0) this.pendingCommits.set(`${done.topic}:${done.partition}`, done);
+          else await consumer.commitOffsets([done]);
           await heartbeat();
         },
       });
@@ -241,8 +298,33 @@ export class KafkaEventBus implements EventBus {
     return this.admin;
   }
 
+  /** Commits the offsets of every batch handled since the last commit (one request for all partitions). */
+  private flushCommits(): Promise<void> {
+    this.committing ??= (async () => {
+      while (this.pendingCommits.size > 0 && this.consumer !== undefined) {
+        const offsets = [...this.pendingCommits.values()];
+        this.pendingCommits.clear();
+        try {
+          await this.consumer.commitOffsets(offsets);
+        } catch {
+          // e.g. a rebalance moved the partition: its new owner re-reads from the last commit and the
+          // aggregator skips what was already applied; a later batch of ours commits past it anyway
+          this.counters.commitFailures++;
+          return;
+        }
+      }
+    })().finally(() => {
+      this.committing = undefined;
+    });
+    return this.committing;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    if (this.commitTimer !== undefined) clearInterval(this.commitTimer);
+    // let in-flight batches finish, then commit what they handled, then leave the group
+    await this.consumer?.stop().catch(() => undefined);
+    await this.flushCommits();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);

@@ -60,7 +60,10 @@ describe.skipIf(!available)('RedisFeatureStore (single node, 127.0.0.1:6379)', (
       expect((await keysOf(admin as Redis, `${p}*gone*`)).length).toBe(2);
       await agg.handle([{ event: { id: 'e3', type: 'opt_out', userId: 'gone', atMs: Date.now() }, stream: 's', seq: 3 }]);
       expect(await keysOf(admin as Redis, `${p}*gone*`)).toEqual([]);
-      expect(await keysOf(admin as Redis, `${p}*{v1}*`)).toHaveLength(1); // anonymous item counters stay
+      // anonymous item counters stay: the item_stream hash and its packed snapshot
+      expect((await keysOf(admin as Redis, `${p}*{v1}*`)).sort()).toEqual([`${p}i:{v1}:item_stream`, `${p}i:{v1}:item_stream~p`]);
+      await agg.removeItem('v1');
+      expect(await keysOf(admin as Redis, `${p}*{v1}*`)).toEqual([]);
       await store.close();
     });
   });
@@ -130,6 +133,36 @@ describe.skipIf(!available)('RedisFeatureStore on a 3-master Redis Cluster', () 
       return s;
     };
     storeContract(() => make(false), { creatorIdFrom: () => make(true) });
+  });
+
+  it('reads hot item groups from packed snapshots spread over the slots, equal to reading the hashes', async () => {
+    const p = prefix();
+    const store = new RedisFeatureStore(testSchema(), { clusterNodes: nodes, keyPrefix: p, cache: false });
+    const viaHash = new RedisFeatureStore(testSchema(), { clusterNodes: nodes, keyPrefix: p, cache: false, hashSnapshots: 'write' });
+    await Promise.all([store.ready(), viaHash.ready()]);
+    const at = Date.now();
+    const ids = Array.from({ length: 120 }, (_, i) => `hot-${i}`);
+    await store.write(
+      ids.map((id, i) => ({
+        entity: 'item' as const,
+        id,
+        group: 'item_stream',
+        incr: { impressions_total: i, clicks_total: i % 7 },
+        decay: { atMs: at - i * 60_000, add: { impressions_recent: i + 0.5 } },
+      })),
+    );
+    const req = { itemIds: ids, groups: ['item_stream'], nowMs: at };
+    const a = await store.read(req);
+    const b = await viaHash.read(req);
+    expect(a.missingGroups.size).toBe(0);
+    expect(a.items).toEqual(b.items);
+    expect(a.items.map((r) => r.impressions_total)).toEqual(ids.map((_, i) => i));
+    expect(store.stats()).toMatchObject({ snapshotReads: 120, snapshotFallbacks: 0 });
+    await store.deleteEntity('item', 'hot-3');
+    const c = await store.read({ itemIds: ['hot-3'], groups: ['item_stream'], nowMs: at });
+    expect(c.items[0]).toEqual({});
+    await store.close();
+    await viaHash.close();
   });
 
   it('spreads a batch over all three masters and reads it back', async () => {

@@ -1,13 +1,15 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { FeatureSchema } from './FeatureSchema.js';
+import { FeaturesErrors } from './errors.js';
 import { RedisBackend } from './internal/RedisBackend.js';
-import { StoreEngine, type StoreEngineOptions } from './internal/StoreEngine.js';
+import { StoreEngine, type HashSnapshotMode, type StoreEngineOptions } from './internal/StoreEngine.js';
 
 /** Options of {@link RedisFeatureStore}. */
 export interface RedisFeatureStoreOptions extends StoreEngineOptions {
   /**
-   * An ioredis client (`Redis` or `Cluster`) to use; the store does not close it. Enable
-   * `enableAutoPipelining` on it: the one-round-trip batch read depends on it.
+   * An ioredis client (`Redis` or `Cluster`) to use; the store does not close it. Batch reads
+   * pipeline explicitly (one pipeline per node per read); `enableAutoPipelining` still helps
+   * writes.
    */
   readonly client?: Redis | Cluster;
   /** Single node to connect to when no client is given. Default `redis://127.0.0.1:6379`. */
@@ -17,18 +19,34 @@ export interface RedisFeatureStoreOptions extends StoreEngineOptions {
   /** Extra ioredis options for a client the store creates. */
   readonly redisOptions?: RedisOptions;
   readonly clusterOptions?: ClusterOptions;
+  /**
+   * Packed snapshots of hot item/creator hash groups (e.g. `item_stream`), so a batch reads them
+   * with one `MGET` instead of one `HMGET` per item. The write script refreshes a record's
+   * snapshot atomically with every update of its hash (`<key>~p`, same hash tag).
+   * - `'read'` (default): writes refresh snapshots, reads use them; a row without a usable
+   *   snapshot is read from the hash (a second round trip, `stats().snapshotFallbacks`).
+   * - `'write'`: writes refresh snapshots, reads use `HMGET`. Rolling upgrade from a release
+   *   without snapshots: deploy every writer with `'write'` first (older writers update hashes
+   *   without refreshing snapshots, which would leave them stale), then switch readers to `'read'`.
+   * - `'off'`: neither.
+   */
+  readonly hashSnapshots?: HashSnapshotMode;
 }
 
 /**
  * The feature store on Redis (single node) or Redis Cluster, via ioredis.
  *
- * - A batch read issues one command per feature group (one `MGET` for a packed group, one
- *   `HMGET` per record for a hash group) in a single tick; ioredis auto-pipelining sends them as
- *   one round trip. On a cluster, packed keys are grouped by hash slot and the groups are fetched
- *   in parallel, one pipeline per node.
+ * - A batch read issues its commands (one `MGET` for a packed group, one `HMGET` per record for
+ *   a hash group) in a single tick; they go out as one explicit pipeline, one round trip. On a
+ *   cluster, packed keys are grouped by hash slot and the commands are flushed as one pipeline
+ *   per master node, all nodes in parallel.
+ * - Records decode straight into the batch's columns (`batch.columns`); row objects are built
+ *   only if `batch.items` is read.
  * - Each group races its own sub-deadline; a late group is reported missing (`timeout`).
  * - Mutations on hash groups run as one Lua script per record (atomic, idempotent with guards);
- *   packed groups are written with one `SET`.
+ *   packed groups are written with one `SET`. For hot item/creator hash groups the script also
+ *   refreshes a packed snapshot of the record, which reads fetch with one `MGET` per batch
+ *   (`hashSnapshots`).
  * - All groups of one entity share a hash tag (`{id}`), so `deleteEntity` is one `DEL`.
  *
  * @example
@@ -56,7 +74,12 @@ export class RedisFeatureStore extends StoreEngine {
             })
           : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true, maxRetriesPerRequest: 2, ...opts.redisOptions });
     }
-    super(schema, new RedisBackend(client, owns), opts);
+    const mode = opts.hashSnapshots ?? 'read';
+    if (mode !== 'off' && mode !== 'write' && mode !== 'read')
+      throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `hashSnapshots must be off|write|read, got ${String(mode)}`, {
+        field: 'hashSnapshots',
+      });
+    super(schema, new RedisBackend(client, owns), opts, mode);
     this.client = client;
     this.name = client instanceof Cluster ? 'redis-cluster' : 'redis';
     // Connection errors surface as failed reads/writes (coded errors); without a listener

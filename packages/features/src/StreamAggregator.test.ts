@@ -126,6 +126,92 @@ describe('StreamAggregator', () => {
       expect(agg.stats().duplicates).toBe(9);
     });
 
+    it('skips a re-published copy of an event (same id, new offset), in a later batch or the same one', async () => {
+      const { store, sink, counters, agg } = setup();
+      const events = Array.from({ length: 4 }, (_, i) => ev({ type: 'click', itemId: 'v1', creatorId: 'c1', atMs: T0 + i }));
+      await agg.handle(deliver(events.slice(0, 2), 's:0', 0));
+      // e0 and e1 land again at new offsets (a publish that timed out, was spilled, then drained), then e2, e3
+      await agg.handle(deliver([events[0] as RecEvent, events[1] as RecEvent, events[2] as RecEvent], 's:0', 2));
+      await agg.handle(deliver([events[3] as RecEvent, events[3] as RecEvent], 's:0', 5));
+      const b = await userRow(store);
+      expect(b.user.session_clicks).toBe(4);
+      expect((b.items[0] as Record<string, number>).clicks_total).toBe(4);
+      expect(sink.updates.filter((u) => u.segment === 'global')).toHaveLength(4);
+      expect(counters.counts('v1', T0)?.clicks).toBe(4);
+      expect(agg.stats()).toMatchObject({ applied: 4, duplicates: 3, duplicateIds: 3 });
+    });
+
+    it('skips a whole re-published drain chunk of one heavy user (200 events, landing right behind its first copy)', async () => {
+      const { store, agg } = setup();
+      const events = Array.from({ length: 200 }, (_, i) =>
+        ev({ type: 'click', itemId: 'v1', atMs: T0 + i, id: `550e8400-e29b-41d4-a716-${String(i).padStart(12, '0')}` }),
+      );
+      await agg.handle(deliver(events, 's:0', 0));
+      await agg.handle(deliver(events, 's:0', 200));
+      const b = await userRow(store);
+      expect((b.items[0] as Record<string, number>).clicks_total).toBe(200);
+      expect(agg.stats()).toMatchObject({ applied: 200, duplicateIds: 200 });
+      const aux = await store.readAux('user', 'u1', 'user_stream');
+      expect((JSON.parse(aux as string) as { ids: string[] }).ids.every((k) => k.length <= 11)).toBe(true);
+    });
+
+    it('remembers only the newest recentEventIds ids per user; 0 turns the id check off', async () => {
+      const bounded = new StreamAggregator({ store: new InMemoryFeatureStore(testSchema()), categories: CATEGORIES, recentEventIds: 2 });
+      const off = new StreamAggregator({ store: new InMemoryFeatureStore(testSchema()), categories: CATEGORIES, recentEventIds: 0 });
+      const events = Array.from({ length: 3 }, (_, i) => ev({ type: 'click', itemId: 'v1', atMs: T0 + i }));
+      for (const agg of [bounded, off]) {
+        await agg.handle(deliver(events, 's:0', 0));
+        await agg.handle(deliver([events[2] as RecEvent, events[0] as RecEvent], 's:0', 3)); // e0 fell out of a window of 2
+      }
+      expect(bounded.stats()).toMatchObject({ applied: 4, duplicateIds: 1 });
+      expect(off.stats()).toMatchObject({ applied: 5, duplicateIds: 0 });
+      expect(
+        () => new StreamAggregator({ store: new InMemoryFeatureStore(testSchema()), categories: CATEGORIES, recentEventIds: -1 }),
+      ).toThrow(expect.objectContaining({ code: 'RECSPINE_ERR_FEATURES_SCHEMA', field: 'recentEventIds' }));
+    });
+
+    it('writes only the user features that changed, also after a restart, and all of them when the categories changed', async () => {
+      const store = new InMemoryFeatureStore(testSchema());
+      const sets: string[][] = [];
+      const realWrite = store.write.bind(store);
+      store.write = (m) => {
+        for (const x of m) if (x.group === 'user_stream') sets.push(Object.keys(x.set ?? {}).sort());
+        return realWrite(m);
+      };
+      const watch = ev({ type: 'watch', itemId: 'v1', category: 'music', watchMs: 5000, completed: true, atMs: T0, sessionId: 's1' });
+      const a = new StreamAggregator({ store, categories: CATEGORIES });
+      await a.handle(deliver([watch], 's:0', 0));
+      await a.handle(deliver([ev({ type: 'impression', itemId: 'v2', atMs: T0 + 1, sessionId: 's1' })], 's:0', 1));
+      // a new process (empty cache) loads the state and still sends only what changes
+      const b = new StreamAggregator({ store, categories: CATEGORIES });
+      await b.handle(deliver([ev({ type: 'click', itemId: 'v2', atMs: T0 + 2, sessionId: 's1' })], 's:0', 2));
+      // the same categories in another order derive other vectors: everything is rewritten
+      const c = new StreamAggregator({ store, categories: [...CATEGORIES].reverse() });
+      await c.handle(deliver([ev({ type: 'click', itemId: 'v3', atMs: T0 + 3, sessionId: 's1' })], 's:0', 3));
+      expect(sets[0]).toContain('recent_items');
+      expect(sets[1]).toEqual(['impressions_24h', 'last_event_ms', 'session_events']);
+      expect(sets[2]).toEqual(['clicks_24h', 'last_event_ms', 'session_clicks', 'session_events']);
+      expect(sets[3]).toEqual(expect.arrayContaining(sets[0] as string[])); // a full write again
+      const { user } = await userRow(store);
+      expect(user.session_events).toBe(4);
+      expect(user.clicks_24h).toBe(2);
+      expect(Array.from(user.category_counts_24h as Float32Array)).toEqual([0, 0, 1, 0]); // reversed order: music last
+    });
+
+    it('after forgetCachedStates (a rebalance) re-reads a state another member advanced meanwhile', async () => {
+      const store = new InMemoryFeatureStore(testSchema());
+      const a = new StreamAggregator({ store, categories: CATEGORIES });
+      const b = new StreamAggregator({ store, categories: CATEGORIES });
+      const clicks = Array.from({ length: 3 }, (_, i) => ev({ type: 'click', itemId: 'v1', atMs: T0 + i, sessionId: 's1' }));
+      await a.handle(deliver([clicks[0] as RecEvent], 's:0', 0)); // a owns the partition
+      await b.handle(deliver([clicks[1] as RecEvent], 's:0', 1)); // the partition moved to b
+      a.forgetCachedStates(); // … and back to a: the bus calls this on the rebalance
+      await a.handle(deliver([clicks[2] as RecEvent], 's:0', 2));
+      const { user } = await userRow(store);
+      expect(user.session_clicks).toBe(3);
+      expect(user.clicks_24h).toBe(3);
+    });
+
     it('recovers from a crash between the item write and the user write without double counting (guard conflict path)', async () => {
       const { store, agg } = setup();
       const events = Array.from({ length: 6 }, (_, i) => ev({ type: 'click', itemId: 'v1', atMs: T0 + i }));

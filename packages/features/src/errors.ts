@@ -51,6 +51,15 @@ export const FeaturesErrors = defineErrors({
     category: 'client',
     description: 'An event bus method was called in the wrong state (publish before start, subscribe twice, after close).',
   },
+  RECSPINE_ERR_EVENTS_SPILL_FULL: {
+    category: 'dependency',
+    description:
+      'The event bus is unavailable and the on-disk spill is full (`maxBytes`): nothing of the call was accepted; retry later (HTTP 503 + Retry-After).',
+  },
+  RECSPINE_ERR_EVENTS_SPILL_IO: {
+    category: 'server',
+    description: 'The on-disk event spill could not be opened or written (disk error, directory locked by another live process).',
+  },
 });
 
 /** The codes of `@recspine/features`. */

@@ -42,11 +42,13 @@ export type {
 } from './RecEvent.js';
 export type { EventValidation } from './validateEvent.js';
 export { parseEvent, validateEvent } from './validateEvent.js';
-export type { DeadLetter, EventBatchHandler, EventBus, EventBusStats } from './EventBus.js';
+export type { DeadLetter, EventBatchHandler, EventBus, EventBusStats, SubscribeOptions } from './EventBus.js';
 export type { InProcessEventBusOptions } from './InProcessEventBus.js';
 export { InProcessEventBus } from './InProcessEventBus.js';
 export type { KafkaEventBusOptions } from './KafkaEventBus.js';
 export { KAFKA_LATENCY_DEFAULTS, KafkaEventBus } from './KafkaEventBus.js';
+export type { SpillOptions, SpillStats } from './SpillingEventBus.js';
+export { SpillingEventBus } from './SpillingEventBus.js';
 export type { PopularitySink, PopularityUpdate } from './PopularitySink.js';
 export type { CounterKind, ItemCounterReader, ItemCounts, ItemCountersOptions } from './ItemCounters.js';
 export { ItemCounters } from './ItemCounters.js';

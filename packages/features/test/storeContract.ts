@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import type { FeatureColumn } from '@recspine/core';
 import type { FeatureStore } from '../src/index.js';
 import { itemProfile } from './fixtures.js';
 
@@ -33,6 +34,85 @@ export function storeContract(fresh: () => Promise<FeatureStore>, opts: { creato
     expect(row0.embedding).toBeInstanceOf(Float32Array);
     expect(row0.tags).toEqual(['t0', 't0']);
     expect(Object.keys(row0)).toHaveLength(48);
+    await store.close();
+  });
+
+  it('decodes straight into columns (typed arrays + presence) that agree with the lazily built rows', async () => {
+    const store = await fresh();
+    const n = 40;
+    const ids = Array.from({ length: n }, (_, i) => `col${i}`);
+    const t0 = 1_700_000_000_000;
+    await store.write(
+      ids.flatMap((id, i) => [
+        ...(i % 4 === 1 ? [] : [{ entity: 'item' as const, id, group: 'item_profile', set: itemProfile(i) }]),
+        ...(i % 3 === 0
+          ? [
+              {
+                entity: 'item' as const,
+                id,
+                group: 'item_stream',
+                incr: { clicks_total: i + 0.25 },
+                decay: { atMs: t0, add: { clicks_recent: 2 } },
+              },
+            ]
+          : []),
+      ]),
+    );
+    await store.write([{ entity: 'creator', id: 'cA', group: 'creator_profile', set: { followers: 77, country: 'BR' } }]);
+    const creatorIds = ids.map((_, i) => (i % 2 === 0 ? 'cA' : i % 5 === 0 ? undefined : 'cB'));
+    const b = await store.read({ itemIds: ids, creatorIds, nowMs: t0 });
+    expect(b.missingGroups.size).toBe(0);
+    const cols = b.columns as ReadonlyMap<string, FeatureColumn>;
+    expect(cols).toBeDefined();
+    const col = (name: string): FeatureColumn => {
+      const c = cols.get(name);
+      if (c === undefined) throw new Error(`no column ${name}`);
+      expect(c.present).toHaveLength(n);
+      return c;
+    };
+    const f43 = col('f43');
+    const emb = col('embedding');
+    const tags = col('tags');
+    const clicks = col('clicks_total');
+    const recent = col('clicks_recent');
+    const followers = col('creator_followers');
+    const country = col('creator_country');
+    if (f43.type !== 'number' || emb.type !== 'vector' || tags.type !== 'idList' || clicks.type !== 'number' || recent.type !== 'number')
+      throw new Error('wrong column types');
+    if (followers.type !== 'number' || country.type !== 'category') throw new Error('wrong creator column types');
+    expect(emb.dim).toBe(16);
+    expect(emb.values).toHaveLength(16 * n);
+    for (let i = 0; i < n; i++) {
+      const hasProfile = i % 4 !== 1;
+      expect(f43.present[i]).toBe(hasProfile ? 1 : 0);
+      if (hasProfile) {
+        expect(f43.values[i]).toBe(i * 100 + 43);
+        expect(Array.from(emb.values.subarray(i * 16, i * 16 + 16))).toEqual(Array.from(itemProfile(i).embedding as Float32Array));
+        expect(tags.values[i]).toEqual(itemProfile(i).tags);
+      }
+      expect(clicks.present[i]).toBe(i % 3 === 0 ? 1 : 0);
+      if (i % 3 === 0) {
+        expect(clicks.values[i]).toBe(i + 0.25);
+        expect(recent.values[i]).toBeCloseTo(2, 9);
+      }
+      // creator cA exists, cB has no record, some items have no creator
+      expect(followers.present[i]).toBe(i % 2 === 0 ? 1 : 0);
+      expect(country.values[i]).toBe(i % 2 === 0 ? 'BR' : undefined);
+      if (i % 2 === 0) expect(followers.values[i]).toBe(77);
+    }
+    // features never written have a column with nothing present
+    expect(Array.from(col('completions_total').present).every((p) => p === 0)).toBe(true);
+    // the row view holds exactly the present cells
+    for (let i = 0; i < n; i++) {
+      const row = b.items[i] as Record<string, unknown>;
+      const expected = [...cols].filter(([, c]) => c.present[i] === 1).map(([k]) => k);
+      expect(Object.keys(row).sort()).toEqual(expected.sort());
+      if (i % 2 === 0) expect(row.creator_followers).toBe(77);
+    }
+    // a request limited to some groups has columns for those groups only
+    const only = await store.read({ itemIds: ids, groups: ['item_stream'], nowMs: t0 });
+    expect([...(only.columns?.keys() ?? [])].every((k) => !k.startsWith('f') && !k.startsWith('creator_'))).toBe(true);
+    expect(only.columns?.get('clicks_total')?.present[3]).toBe(1);
     await store.close();
   });
 

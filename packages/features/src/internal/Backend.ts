@@ -15,6 +15,19 @@ export interface EncodedMutation {
   readonly guard: { readonly stream: string; readonly seq: number; readonly fromSeq: number } | undefined;
   readonly aux: string | undefined;
   readonly ttlMs: number;
+  /**
+   * Hash groups with a packed snapshot (hot item/creator groups on Redis): where to write it and
+   * how to pack it. Backends without snapshot reads ignore it.
+   */
+  readonly snapshot?: {
+    readonly key: string;
+    /** 7-byte packed header (version, fingerprint, field count). */
+    readonly header: Buffer;
+    /** One type code per field (`n`, `v`, `c`, `l`). */
+    readonly types: string;
+    /** The group's hash fields, in snapshot order. */
+    readonly fields: readonly string[];
+  };
 }
 
 /** Storage primitives the shared engine needs; implemented in memory and on Redis. */

@@ -1,4 +1,11 @@
-import type { FeatureBatch, FeatureRow, FeatureValue, MissingReason } from '@recspine/core';
+import {
+  columnarFeatureBatch,
+  type FeatureBatch,
+  type FeatureColumn,
+  type FeatureRow,
+  type FeatureValue,
+  type MissingReason,
+} from '@recspine/core';
 import { LRUCache } from 'lru-cache';
 import type { CompiledGroup, FeatureSchema, FeatureSpec, StoredEntity } from '../FeatureSchema.js';
 import type {
@@ -11,7 +18,18 @@ import type {
 } from '../FeatureStore.js';
 import { FeaturesErrors } from '../errors.js';
 import type { Backend, EncodedMutation } from './Backend.js';
-import { DecodeStatus, checkValue, decayTo, decodeHashField, decodePacked, encodeHashField, encodePacked } from './codec.js';
+import { checkValue, encodeHashField, encodePacked } from './codec.js';
+import {
+  allocGroupColumns,
+  cellValue,
+  decodeHashColumns,
+  decodePackedColumns,
+  decodeSnapshotColumns,
+  gatherColumns,
+  snapshotColumns,
+  snapshotSpec,
+  type GroupColumns,
+} from './columns.js';
 
 /** Options shared by every store built on the engine. */
 export interface StoreEngineOptions {
@@ -26,10 +44,23 @@ export interface StoreEngineOptions {
   readonly cache?: false | { readonly max: number; readonly ttlMs: number };
 }
 
+/**
+ * Packed snapshots of hot hash groups (see {@link StoreEngine}): `off` — none; `write` — every
+ * hash write also refreshes the snapshot, reads still use `HMGET` (the first step of a rolling
+ * upgrade, while older writers that do not refresh snapshots may still run); `read` — writes
+ * refresh them and reads `MGET` them, falling back to `HMGET` for rows without a usable one.
+ */
+export type HashSnapshotMode = 'off' | 'write' | 'read';
+
 const ENTITY_CODE: Record<StoredEntity, string> = { user: 'u', item: 'i', creator: 'c' };
-const ABSENT: Readonly<Record<string, FeatureValue>> = Object.freeze({});
+/**
+ * What the local cache tier holds per record: its raw bytes (a packed record, or a hash record's
+ * HMGET reply), decoded on every hit exactly like a fetched record, or {@link NO_RECORD}.
+ */
+type CachedRecord = Buffer | readonly (Buffer | null)[] | typeof NO_RECORD;
+/** Cached "no such record / malformed record" (the cache cannot hold `undefined`). */
+const NO_RECORD: unique symbol = Symbol('no-record');
 const MAX_ID = 512;
-const TIME_SPEC: FeatureSpec = { name: '~t', type: 'number', default: 0, freshness: 'hot' };
 
 type Outcome = { ok: true } | { ok: false; reason: MissingReason };
 
@@ -44,11 +75,22 @@ export abstract class StoreEngine implements FeatureStore {
   protected readonly backend: Backend;
   private readonly prefix: string;
   private readonly maxItems: number;
-  private readonly cache: LRUCache<string, Readonly<Record<string, FeatureValue>>> | undefined;
-  private readonly counters = { reads: 0, cacheHits: 0, cacheMisses: 0, decodeErrors: 0, groupTimeouts: 0, groupErrors: 0 };
+  private readonly cache: LRUCache<string, CachedRecord> | undefined;
+  private readonly counters = {
+    reads: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    decodeErrors: 0,
+    groupTimeouts: 0,
+    groupErrors: 0,
+    snapshotReads: 0,
+    snapshotFallbacks: 0,
+  };
+  private readonly snapshots: HashSnapshotMode;
 
-  protected constructor(schema: FeatureSchema, backend: Backend, opts: StoreEngineOptions = {}) {
+  protected constructor(schema: FeatureSchema, backend: Backend, opts: StoreEngineOptions = {}, snapshots: HashSnapshotMode = 'off') {
     this.schema = schema;
+    this.snapshots = snapshots;
     this.backend = backend;
     this.prefix = opts.keyPrefix ?? 'rs:f:';
     this.maxItems = opts.maxItems ?? 1000;
@@ -59,6 +101,20 @@ export abstract class StoreEngine implements FeatureStore {
   /** The storage key of one record. The `{id}` hash tag keeps all groups of one entity in one cluster slot. */
   key(entity: StoredEntity, id: string, group: string): string {
     return `${this.prefix}${ENTITY_CODE[entity]}:{${id}}:${group}`;
+  }
+
+  /** The key of a hash record's packed snapshot: same hash tag, so same slot as the record. */
+  snapshotKey(entity: StoredEntity, id: string, group: string): string {
+    return `${this.key(entity, id, group)}~p`;
+  }
+
+  /**
+   * Hot item/creator hash groups get a packed snapshot: those are the groups read for a whole
+   * batch (200 `HMGET`s → one `MGET`). User groups are one record per read, where a snapshot
+   * would only add write cost; cacheable (all-stable) hash groups are served by the local cache.
+   */
+  private static snapshotted(g: CompiledGroup): boolean {
+    return g.encoding === 'hash' && !g.cacheable && (g.entity === 'item' || g.entity === 'creator');
   }
 
   stats(): FeatureStoreStats {
@@ -87,80 +143,76 @@ export abstract class StoreEngine implements FeatureStore {
     const cap = opts.maxGroupTimeoutMs ?? Infinity;
     const n = itemIds.length;
     const user: Record<string, FeatureValue> = {};
-    const items: Record<string, FeatureValue>[] = new Array(n);
-    for (let i = 0; i < n; i++) items[i] = {};
     const missing = new Map<string, MissingReason>();
     const outcomes: Promise<Outcome>[] = [];
     const groupsRun: string[] = [];
+    // Decoded columns of every group that succeeded; only these reach the batch, so a late or
+    // failed group writes nothing anywhere.
+    const decoded = new Map<CompiledGroup, GroupColumns>();
 
     for (const g of this.schema.groupsOf('context')) if (use(g)) decodeContext(g, req.context, user);
 
-    const run = (
-      g: CompiledGroup,
-      ids: readonly string[],
-      apply: (parts: Readonly<Record<string, FeatureValue>>[]) => void,
-      into?: Record<string, FeatureValue>[],
-    ): Promise<Outcome> => {
+    const run = (g: CompiledGroup, ids: readonly string[]): Promise<Outcome> => {
       groupsRun.push(g.name);
-      const p = this.readGroup(g, ids, now, Math.min(g.timeoutMs, cap), into).then((r) => {
+      const p = this.readGroup(g, ids, now, Math.min(g.timeoutMs, cap)).then((r): Outcome => {
         if (r.ok) {
-          if (r.parts !== undefined) apply(r.parts);
-          return { ok: true } as const;
+          decoded.set(g, r.cols);
+          return { ok: true };
         }
         missing.set(g.name, r.reason);
-        return { ok: false, reason: r.reason } as const;
+        return { ok: false, reason: r.reason };
       });
       outcomes.push(p);
       return p;
     };
 
-    if (req.userId !== undefined) {
-      const uid = [req.userId];
-      for (const g of this.schema.groupsOf('user')) if (use(g)) void run(g, uid, (parts) => Object.assign(user, parts[0]), [user]);
-    }
-    const intoItems = (parts: Readonly<Record<string, FeatureValue>>[]): void => {
-      for (let i = 0; i < n; i++) {
-        const part = parts[i] as Readonly<Record<string, FeatureValue>>;
-        if (part !== ABSENT) Object.assign(items[i] as Record<string, FeatureValue>, part);
-      }
-    };
+    const userGroups = req.userId === undefined ? [] : this.schema.groupsOf('user').filter(use);
+    for (const g of userGroups) void run(g, [req.userId as string]);
     let creatorSource: Promise<Outcome> | undefined;
     const from = this.schema.creatorIdFrom;
+    const itemGroups: CompiledGroup[] = [];
     for (const g of this.schema.groupsOf('item')) {
       if (!use(g) && !(req.creatorIds === undefined && from?.group === g.name)) continue;
-      const p = run(g, itemIds, intoItems, items);
+      itemGroups.push(g);
+      const p = run(g, itemIds);
       if (from?.group === g.name) creatorSource = p;
     }
 
-    const creatorGroups = this.schema.groupsOf('creator').filter(use);
-    if (creatorGroups.length > 0 && n > 0) {
-      const runCreators = (creatorIds: readonly (string | undefined)[]): void => {
-        const unique = [...new Set(creatorIds.filter((c): c is string => typeof c === 'string' && c.length > 0))];
-        const pos = new Map(unique.map((c, i) => [c, i]));
-        for (const g of creatorGroups) {
-          void run(g, unique, (parts) => {
-            for (let i = 0; i < n; i++) {
-              const c = creatorIds[i];
-              const j = c === undefined ? undefined : pos.get(c);
-              if (j === undefined) continue;
-              const part = parts[j] as Readonly<Record<string, FeatureValue>>;
-              if (part !== ABSENT) Object.assign(items[i] as Record<string, FeatureValue>, part);
-            }
-          });
+    const creatorGroups = n > 0 ? this.schema.groupsOf('creator').filter(use) : [];
+    // Row i of the item columns takes creator record creatorPos[i] (−1: no creator).
+    let creatorPos: Int32Array | undefined;
+    if (creatorGroups.length > 0) {
+      const runCreators = (creatorIds: readonly (string | undefined)[]): Promise<Outcome[]> => {
+        const pos = new Int32Array(n).fill(-1);
+        const unique: string[] = [];
+        const seen = new Map<string, number>();
+        for (let i = 0; i < n; i++) {
+          const c = creatorIds[i];
+          if (typeof c !== 'string' || c.length === 0) continue;
+          let j = seen.get(c);
+          if (j === undefined) {
+            j = unique.length;
+            seen.set(c, j);
+            unique.push(c);
+          }
+          pos[i] = j;
         }
+        creatorPos = pos;
+        return Promise.all(creatorGroups.map((g) => run(g, unique)));
       };
-      if (req.creatorIds !== undefined) runCreators(req.creatorIds);
+      if (req.creatorIds !== undefined) void runCreators(req.creatorIds);
       else if (from !== undefined && creatorSource !== undefined) {
         // Dependent read: the creator ids come from an item group, so creators wait for it.
-        const dependent = creatorSource.then((o) => {
-          if (!o.ok) {
+        const src = this.schema.group(from.group) as CompiledGroup;
+        const fi = src.index.get(from.feature) as number;
+        const dependent = creatorSource.then((o): Outcome | Promise<Outcome> => {
+          const col = decoded.get(src)?.cols[fi];
+          if (!o.ok || col === undefined || col.type !== 'category') {
             for (const g of creatorGroups) missing.set(g.name, 'skipped');
-            return { ok: true } as const;
+            return { ok: true };
           }
-          const fi = this.schema.group(from.group)?.index.get(from.feature) as number;
-          const outName = this.schema.group(from.group)?.outputNames[fi] as string;
-          runCreators(items.map((r) => (typeof r[outName] === 'string' ? (r[outName] as string) : undefined)));
-          return Promise.all(outcomes.slice(-creatorGroups.length)).then(() => ({ ok: true }) as const);
+          const ids = col.values.map((v, i) => (col.present[i] === 1 ? v : undefined));
+          return runCreators(ids).then(() => ({ ok: true }));
         });
         outcomes.push(dependent);
       } else for (const g of creatorGroups) missing.set(g.name, 'skipped');
@@ -176,8 +228,29 @@ export abstract class StoreEngine implements FeatureStore {
       throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_STORE_UNAVAILABLE', `${this.name}: every feature group failed`, {
         cause: this.lastError,
       });
-    // A missing group wrote nothing into any row: parts are applied only when a group succeeds.
-    return { userId: req.userId, itemIds, user: user as FeatureRow, items: items as FeatureRow[], missingGroups: missing };
+
+    for (const g of userGroups) {
+      const gc = decoded.get(g);
+      if (gc === undefined) continue;
+      for (let fi = 0; fi < gc.cols.length; fi++) {
+        const v = cellValue(gc.cols[fi] as FeatureColumn, 0);
+        if (v !== undefined) user[g.outputNames[fi] as string] = v;
+      }
+    }
+    // Columns in schema order: item groups (only those the caller asked for), then creators.
+    const columns = new Map<string, FeatureColumn>();
+    for (const g of itemGroups) {
+      const gc = decoded.get(g);
+      if (gc === undefined || !use(g)) continue;
+      for (let fi = 0; fi < gc.cols.length; fi++) columns.set(g.outputNames[fi] as string, gc.cols[fi] as FeatureColumn);
+    }
+    for (const g of creatorGroups) {
+      const gc = decoded.get(g);
+      if (gc === undefined || creatorPos === undefined) continue;
+      const gathered = gatherColumns(g, gc, creatorPos, n);
+      for (let fi = 0; fi < gathered.cols.length; fi++) columns.set(g.outputNames[fi] as string, gathered.cols[fi] as FeatureColumn);
+    }
+    return columnarFeatureBatch({ userId: req.userId, itemIds, user: user as FeatureRow, columns, missingGroups: missing });
   }
 
   private lastError: unknown;
@@ -187,32 +260,130 @@ export abstract class StoreEngine implements FeatureStore {
     ids: readonly string[],
     now: number,
     timeoutMs: number,
-    into?: Record<string, FeatureValue>[],
-  ): Promise<{ ok: true; parts: Readonly<Record<string, FeatureValue>>[] | undefined } | { ok: false; reason: MissingReason }> {
-    let missIdx: number[] | undefined;
+  ): Promise<{ ok: true; cols: GroupColumns } | { ok: false; reason: MissingReason }> {
+    const m = ids.length;
     const cache = g.cacheable ? this.cache : undefined;
-    const parts: Readonly<Record<string, FeatureValue>>[] = new Array(into !== undefined && cache === undefined ? 0 : ids.length);
+    // Cache hits hold the record's raw bytes; they decode like a fetched record (no network).
+    let hits: (CachedRecord | undefined)[] | undefined;
+    let missIdx: number[] | undefined;
     if (cache !== undefined) {
+      hits = new Array<CachedRecord | undefined>(m);
       missIdx = [];
-      for (let i = 0; i < ids.length; i++) {
+      for (let i = 0; i < m; i++) {
         const hit = cache.get(`${g.name}\u0000${ids[i] as string}`);
         if (hit === undefined) missIdx.push(i);
-        else parts[i] = hit;
+        else hits[i] = hit;
       }
-      this.counters.cacheHits += ids.length - missIdx.length;
+      this.counters.cacheHits += m - missIdx.length;
       this.counters.cacheMisses += missIdx.length;
-      if (missIdx.length === 0) return { ok: true, parts };
     }
+    let raw: (Buffer | null)[] | (Buffer | null)[][] = [];
     const fetchIds = missIdx === undefined ? ids : missIdx.map((i) => ids[i] as string);
-    const keys = fetchIds.map((id) => this.key(g.entity as StoredEntity, id, g.name));
+    if (fetchIds.length > 0) {
+      if (this.snapshots === 'read' && cache === undefined && StoreEngine.snapshotted(g)) return this.readSnapshots(g, fetchIds, now, timeoutMs);
+      const keys = fetchIds.map((id) => this.key(g.entity as StoredEntity, id, g.name));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs, 'timeout');
+      });
+      const fetched = g.encoding === 'packed' ? this.backend.getPacked(keys) : this.backend.getHash(keys, g.hashFields);
+      let got: (Buffer | null)[] | (Buffer | null)[][] | 'timeout';
+      try {
+        got = await Promise.race([fetched, timeout]);
+      } catch (e) {
+        this.lastError = e;
+        this.counters.groupErrors++;
+        return { ok: false, reason: 'error' };
+      } finally {
+        clearTimeout(timer);
+      }
+      if (got === 'timeout') {
+        fetched.catch(() => undefined); // the late reply (or failure) is dropped
+        this.counters.groupTimeouts++;
+        return { ok: false, reason: 'timeout' };
+      }
+      raw = got;
+    }
+    const gc = allocGroupColumns(g, m);
+    const packed = g.encoding === 'packed';
+    let errors = 0;
+    if (missIdx === undefined) {
+      // No cache tier: record j is row j.
+      if (packed) {
+        const bufs = raw as (Buffer | null)[];
+        for (let j = 0; j < m; j++) if (decodePackedColumns(g, bufs[j], gc, j) === 2) errors++;
+      } else {
+        const recs = raw as (Buffer | null)[][];
+        for (let j = 0; j < m; j++) errors += decodeHashColumns(g, recs[j], now, gc, j);
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        const hit = (hits as (CachedRecord | undefined)[])[i];
+        if (hit === undefined || hit === NO_RECORD) continue;
+        // Errors were counted when the record was fetched; a hit does not count them again.
+        if (packed) decodePackedColumns(g, hit as Buffer, gc, i);
+        else decodeHashColumns(g, hit as (Buffer | null)[], now, gc, i);
+      }
+      for (let j = 0; j < missIdx.length; j++) {
+        const i = missIdx[j] as number;
+        let keep: CachedRecord = NO_RECORD;
+        if (packed) {
+          const buf = (raw as (Buffer | null)[])[j];
+          const st = decodePackedColumns(g, buf, gc, i);
+          if (st === 2) errors++;
+          // Own copy: a reply buffer can be a view into a much larger socket chunk.
+          else if (st === 1) keep = Buffer.from(buf as Buffer);
+        } else {
+          const rec = (raw as (Buffer | null)[][])[j];
+          errors += decodeHashColumns(g, rec, now, gc, i);
+          if (rec !== undefined && rec.some((b) => b !== null)) keep = rec.map((b) => (b === null ? null : Buffer.from(b)));
+        }
+        (cache as LRUCache<string, CachedRecord>).set(`${g.name}\u0000${fetchIds[j] as string}`, keep);
+      }
+    }
+    this.counters.decodeErrors += errors;
+    return { ok: true, cols: gc };
+  }
+
+  /**
+   * A hot hash group through its packed snapshots: one `MGET`, decoded like a packed group, then
+   * the decayed counters are decayed to `now` (as a hash read does). Rows whose snapshot is
+   * absent or unusable (written by an older version, or another schema) are read from the hash
+   * with `HMGET` in a second round trip (counted in `snapshotFallbacks`), inside the same deadline.
+   */
+  private async readSnapshots(
+    g: CompiledGroup,
+    ids: readonly string[],
+    now: number,
+    timeoutMs: number,
+  ): Promise<{ ok: true; cols: GroupColumns } | { ok: false; reason: MissingReason }> {
+    const m = ids.length;
+    const spec = snapshotSpec(g);
+    const entity = g.entity as StoredEntity;
+    const work = async (): Promise<{ gc: GroupColumns; errors: number; fallbacks: number }> => {
+      const snaps = await this.backend.getPacked(ids.map((id) => this.snapshotKey(entity, id, g.name)));
+      const gc = allocGroupColumns(g, m);
+      const sc = snapshotColumns(spec, gc);
+      const fall: number[] = [];
+      for (let j = 0; j < m; j++) if (decodeSnapshotColumns(g, spec, snaps[j], now, sc, j) !== 1) fall.push(j);
+      let errors = 0;
+      if (fall.length > 0) {
+        const recs = await this.backend.getHash(
+          fall.map((j) => this.key(entity, ids[j] as string, g.name)),
+          g.hashFields,
+        );
+        for (let k = 0; k < fall.length; k++) errors += decodeHashColumns(g, recs[k], now, gc, fall[k] as number);
+      }
+      return { gc, errors, fallbacks: fall.length };
+    };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(resolve, timeoutMs, 'timeout');
     });
-    const fetched = g.encoding === 'packed' ? this.backend.getPacked(keys) : this.backend.getHash(keys, g.hashFields);
-    let raw: (Buffer | null)[] | (Buffer | null)[][] | 'timeout';
+    const p = work();
+    let got: Awaited<ReturnType<typeof work>> | 'timeout';
     try {
-      raw = await Promise.race([fetched, timeout]);
+      got = await Promise.race([p, timeout]);
     } catch (e) {
       this.lastError = e;
       this.counters.groupErrors++;
@@ -220,77 +391,15 @@ export abstract class StoreEngine implements FeatureStore {
     } finally {
       clearTimeout(timer);
     }
-    if (raw === 'timeout') {
-      fetched.catch(() => undefined); // the late reply (or failure) is dropped
+    if (got === 'timeout') {
+      p.catch(() => undefined);
       this.counters.groupTimeouts++;
       return { ok: false, reason: 'timeout' };
     }
-    if (into !== undefined && cache === undefined) {
-      // Fast path: decode straight into the rows (the group succeeded, so writing is allowed).
-      for (let j = 0; j < fetchIds.length; j++) {
-        const row = into[j] as Record<string, FeatureValue>;
-        if (g.encoding === 'packed') {
-          const buf = (raw as (Buffer | null)[])[j];
-          if (decodePacked(g.features, g.fingerprint, g.outputNames, buf, row) === DecodeStatus.Malformed) this.counters.decodeErrors++;
-        } else this.decodeHashInto(g, (raw as (Buffer | null)[][])[j], now, row);
-      }
-      return { ok: true, parts: undefined };
-    }
-    for (let j = 0; j < fetchIds.length; j++) {
-      const i = missIdx === undefined ? j : (missIdx[j] as number);
-      const part =
-        g.encoding === 'packed'
-          ? this.decodePackedPart(g, (raw as (Buffer | null)[])[j])
-          : this.decodeHashPart(g, (raw as (Buffer | null)[][])[j], now);
-      parts[i] = part;
-      if (cache !== undefined) cache.set(`${g.name}\u0000${fetchIds[j] as string}`, part);
-    }
-    return { ok: true, parts };
-  }
-
-  private decodePackedPart(g: CompiledGroup, buf: Buffer | null | undefined): Readonly<Record<string, FeatureValue>> {
-    if (buf === null || buf === undefined) return ABSENT;
-    const out: Record<string, FeatureValue> = {};
-    const st = decodePacked(g.features, g.fingerprint, g.outputNames, buf, out);
-    if (st === DecodeStatus.Malformed) {
-      this.counters.decodeErrors++;
-      return ABSENT;
-    }
-    return out;
-  }
-
-  private decodeHashPart(g: CompiledGroup, row: (Buffer | null)[] | undefined, now: number): Readonly<Record<string, FeatureValue>> {
-    const out: Record<string, FeatureValue> = {};
-    return this.decodeHashInto(g, row, now, out) ? out : ABSENT;
-  }
-
-  /** Decodes one hash record into `out`; false when nothing was decoded. */
-  private decodeHashInto(g: CompiledGroup, row: (Buffer | null)[] | undefined, now: number, out: Record<string, FeatureValue>): boolean {
-    if (row === undefined) return false;
-    let any = false;
-    const nf = g.features.length;
-    let decayed = nf;
-    for (let i = 0; i < nf; i++) {
-      const raw = row[i];
-      if (raw === null || raw === undefined) {
-        if (g.features[i]?.halfLifeMs !== undefined) decayed++;
-        continue;
-      }
-      const f = g.features[i] as FeatureSpec;
-      let v = decodeHashField(f, raw);
-      if (v === undefined) {
-        this.counters.decodeErrors++;
-        if (f.halfLifeMs !== undefined) decayed++;
-        continue;
-      }
-      if (f.halfLifeMs !== undefined) {
-        const t = decodeHashField(TIME_SPEC, row[decayed++]);
-        if (typeof t === 'number') v = decayTo(v as number, t, now, f.halfLifeMs);
-      }
-      out[g.outputNames[i] as string] = v;
-      any = true;
-    }
-    return any;
+    this.counters.snapshotReads += m - got.fallbacks;
+    this.counters.snapshotFallbacks += got.fallbacks;
+    this.counters.decodeErrors += got.errors;
+    return { ok: true, cols: got.gc };
   }
 
   async write(mutations: readonly FeatureMutation[]): Promise<MutationResult[]> {
@@ -327,8 +436,12 @@ export abstract class StoreEngine implements FeatureStore {
     const groups = this.schema.groupsOf(entity);
     for (const g of groups) this.cache?.delete(`${g.name}\u0000${id}`);
     if (groups.length === 0) return;
+    // Snapshot keys are deleted whatever this store's mode: another process may have written them.
+    const keys = groups.flatMap((g) =>
+      StoreEngine.snapshotted(g) ? [this.key(entity, id, g.name), this.snapshotKey(entity, id, g.name)] : [this.key(entity, id, g.name)],
+    );
     try {
-      await this.backend.del(groups.map((g) => this.key(entity, id, g.name)));
+      await this.backend.del(keys);
     } catch (e) {
       throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_STORE_UNAVAILABLE', `${this.name}: delete failed`, { cause: e });
     }
@@ -432,7 +545,10 @@ export abstract class StoreEngine implements FeatureStore {
     }
     if (m.aux !== undefined && typeof m.aux !== 'string')
       throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `${at}.aux must be a string`, { field: `${at}.aux` });
-    return { key, encoding: 'hash', set, incr, decay, guard, aux: m.aux, ttlMs: g.ttlMs };
+    if (this.snapshots === 'off' || !StoreEngine.snapshotted(g)) return { key, encoding: 'hash', set, incr, decay, guard, aux: m.aux, ttlMs: g.ttlMs };
+    const sp = snapshotSpec(g);
+    const snapshot = { key: this.snapshotKey(m.entity, m.id, g.name), header: sp.header, types: sp.types, fields: g.hashFields };
+    return { key, encoding: 'hash', set, incr, decay, guard, aux: m.aux, ttlMs: g.ttlMs, snapshot };
   }
 }
 

@@ -7,8 +7,9 @@
  * ARGV: guardStream ('' = none), guardSeq, guardFromSeq, ttlMs, hasAux ('0'|'1'), aux,
  *       nSet, (field, value)*, nIncr, (field, delta)*, nDecay, (field, delta, atMs, halfLifeMs)*
  * Returns 1 applied, 0 skipped (already applied), 2 conflict (straddles the guard mark).
+ * (The body without its final `return 1`: see {@link APPLY_PLAIN_LUA} / {@link APPLY_SNAPSHOT_LUA}.)
  */
-export const APPLY_LUA = `
+const APPLY_LUA = `
 local key = KEYS[1]
 local gs = ARGV[1]
 if gs ~= '' then
@@ -45,5 +46,97 @@ for _ = 1, n do
   i = i + 4
 end
 if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+`;
+
+/**
+ * Ends {@link APPLY_LUA}: `i` points past the decay quadruples.
+ * @internal
+ */
+const APPLY_END = `
 return 1
 `;
+
+/**
+ * Refreshes the packed snapshot of the hash (KEYS[2]) from its current fields, after the update and
+ * in the same script, so the snapshot can never disagree with the hash it was built from. Layout:
+ * the `packed` record format (see `codec.ts`) over the group's hash fields — the features in
+ * schema order, then the `<name>~t` timestamps of decayed counters (`snapshotSpec` in
+ * `columns.ts`). Each field is packed exactly as the hash decoder would read it, and left out (so
+ * it reads as missing) where the hash decoder would report it missing: a non-finite number or one
+ * longer than 40 bytes, a vector whose byte length is not a multiple of 4 (another wrong length
+ * decodes as missing), an id list without its leading U+001F. Numbers are parsed with Lua's
+ * `tonumber` (C `strtod`, correctly rounded like JS `Number`) only in the plain decimal forms the
+ * store itself writes (`String(x)`, `HINCRBYFLOAT`, `%.17g`); where the two languages differ
+ * (hex, `0b`, surrounding spaces — only a hand-written field can hold them) the script deletes
+ * the snapshot instead, and readers fall back to the hash. (Malformed fields read as missing
+ * either way, but only the hash path counts them in `decodeErrors`.)
+ *
+ * ARGV from `i`: header (7 bytes: version, fingerprint, count), types (one of n/v/c/l per field),
+ *                nFields, field*
+ * @internal
+ */
+const SNAPSHOT_LUA = `
+local header = ARGV[i]; local types = ARGV[i + 1]; local nf = tonumber(ARGV[i + 2]); i = i + 3
+local fields = {}
+for j = 1, nf do fields[j] = ARGV[i + j - 1] end
+local vals = redis.call('HMGET', key, unpack(fields))
+local bm = {}
+for j = 1, math.floor((nf + 7) / 8) do bm[j] = 0 end
+local parts = {}
+local np = 0
+for j = 1, nf do
+  local v = vals[j]
+  if v then
+    local t = string.byte(types, j)
+    local enc = nil
+    if t == 110 then -- n
+      if #v <= 40 then
+        if not (string.find(v, '^%-?%d+%.?%d*$') or string.find(v, '^%-?%d*%.%d+$')
+            or string.find(v, '^%-?%d+%.?%d*[eE][%-+]?%d+$') or string.find(v, '^%-?%d*%.%d+[eE][%-+]?%d+$')) then
+          redis.call('DEL', KEYS[2])
+          return 1
+        end
+        local x = tonumber(v)
+        if x and x == x and x ~= math.huge and x ~= -math.huge then enc = struct.pack('<d', x) end
+      end
+    elseif t == 118 then -- v
+      if #v % 4 == 0 and #v <= 262140 then enc = struct.pack('<H', #v / 4) .. v end
+    elseif t == 99 then -- c
+      if #v <= 65535 then enc = struct.pack('<H', #v) .. v end
+    elseif v == '' then -- l: the empty list
+      enc = struct.pack('<H', 0)
+    elseif string.byte(v, 1) == 31 then
+      local ids = {}
+      local cnt = 0
+      local pos = 2
+      while true do
+        local s = string.find(v, '\\031', pos, true)
+        local piece = s and string.sub(v, pos, s - 1) or string.sub(v, pos)
+        cnt = cnt + 1
+        ids[cnt] = struct.pack('<H', #piece) .. piece
+        if not s then break end
+        pos = s + 1
+      end
+      if cnt <= 65535 then enc = struct.pack('<H', cnt) .. table.concat(ids) end
+    end
+    if enc then
+      np = np + 1
+      parts[np] = enc
+      local b = math.floor((j - 1) / 8) + 1
+      bm[b] = bm[b] + 2 ^ ((j - 1) % 8)
+    end
+  end
+end
+local rec = header .. string.char(unpack(bm)) .. table.concat(parts)
+if ttl > 0 then redis.call('SET', KEYS[2], rec, 'PX', ttl) else redis.call('SET', KEYS[2], rec) end
+`;
+
+/** Hash-group mutation without a snapshot (user groups, or snapshots off). KEYS[1] the record. */
+export const APPLY_PLAIN_LUA = APPLY_LUA + APPLY_END;
+
+/**
+ * Hash-group mutation that also refreshes the record's packed snapshot. KEYS[1] the record,
+ * KEYS[2] its snapshot (same `{id}` hash tag, so the same cluster slot). ARGV: as
+ * {@link APPLY_LUA}, then the snapshot arguments of `SNAPSHOT_LUA`.
+ */
+export const APPLY_SNAPSHOT_LUA = APPLY_LUA + SNAPSHOT_LUA + APPLY_END;

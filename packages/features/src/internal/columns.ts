@@ -1,0 +1,446 @@
+/**
+ * Columnar decoding: a group's records decode straight into one column per feature (typed arrays
+ * for numbers and vectors, plain arrays for strings and id lists, a presence byte per slot), so a
+ * batch read builds no per-row objects. The byte layouts are the ones documented in `codec.ts`;
+ * the decoders here must accept and reject exactly what `decodePacked` / `decodeHashField`
+ * accept and reject (a property test checks both agree).
+ *
+ * Hand-written for the same reason as the codec: the layout is fixed by the schema, and reading
+ * with a DataView into preallocated typed arrays is what makes the read cheap.
+ */
+import type { FeatureColumn, FeatureValue } from '@recspine/core';
+import type { CompiledGroup, FeatureSpec } from '../FeatureSchema.js';
+import { ID_SEP, decayTo, fingerprint } from './codec.js';
+
+const VERSION = 1;
+
+/** Mutable columns while decoding (the public types are read-only). */
+export type MutableColumn =
+  | { readonly type: 'number'; readonly values: Float64Array; readonly present: Uint8Array }
+  | { readonly type: 'vector'; readonly dim: number; readonly values: Float32Array; readonly present: Uint8Array }
+  | { readonly type: 'category'; readonly values: (string | undefined)[]; readonly present: Uint8Array }
+  | { readonly type: 'idList'; readonly values: (readonly string[] | undefined)[]; readonly present: Uint8Array };
+
+/** The columns of one group for `length` records, aligned with the group's features. */
+export interface GroupColumns {
+  readonly length: number;
+  readonly cols: readonly MutableColumn[];
+}
+
+/** Per-group sizes computed once at schema compile time (compose once, run many). */
+export interface GroupShape {
+  readonly numbers: number;
+  readonly vectorFloats: number;
+}
+
+const shapes = new WeakMap<CompiledGroup, GroupShape>();
+
+function shapeOf(g: CompiledGroup): GroupShape {
+  let s = shapes.get(g);
+  if (s === undefined) {
+    let numbers = 0;
+    let vectorFloats = 0;
+    for (const f of g.features) {
+      if (f.type === 'number') numbers++;
+      else if (f.type === 'vector') vectorFloats += f.dim as number;
+    }
+    s = { numbers, vectorFloats };
+    shapes.set(g, s);
+  }
+  return s;
+}
+
+/**
+ * Allocates a group's columns for `length` records: one backing buffer per element type (numbers,
+ * vector floats, presence bytes) sliced into per-feature views, so a 200-item read of a 48-feature
+ * group costs three buffer allocations, not 96.
+ */
+export function allocGroupColumns(g: CompiledGroup, length: number): GroupColumns {
+  const shape = shapeOf(g);
+  const nf = g.features.length;
+  const present = new Uint8Array(nf * length);
+  const nums = shape.numbers > 0 ? new Float64Array(shape.numbers * length) : undefined;
+  const vecs = shape.vectorFloats > 0 ? new Float32Array(shape.vectorFloats * length) : undefined;
+  const cols: MutableColumn[] = new Array<MutableColumn>(nf);
+  let ni = 0;
+  let vi = 0;
+  for (let fi = 0; fi < nf; fi++) {
+    const f = g.features[fi] as FeatureSpec;
+    const p = present.subarray(fi * length, (fi + 1) * length);
+    switch (f.type) {
+      case 'number':
+        cols[fi] = { type: 'number', values: (nums as Float64Array).subarray(ni * length, (ni + 1) * length), present: p };
+        ni++;
+        break;
+      case 'vector': {
+        const dim = f.dim as number;
+        cols[fi] = { type: 'vector', dim, values: (vecs as Float32Array).subarray(vi * length, (vi + dim) * length), present: p };
+        vi += dim;
+        break;
+      }
+      case 'category':
+        cols[fi] = { type: 'category', values: new Array<string | undefined>(length), present: p };
+        break;
+      case 'idList':
+        cols[fi] = { type: 'idList', values: new Array<readonly string[] | undefined>(length), present: p };
+        break;
+    }
+  }
+  return { length, cols };
+}
+
+function clearRow(cols: readonly MutableColumn[], row: number): void {
+  for (const c of cols) {
+    c.present[row] = 0;
+    if (c.type === 'category' || c.type === 'idList') c.values[row] = undefined;
+  }
+}
+
+/**
+ * Decodes one packed record into row `row` of `gc`. Returns 0 for an absent record, 1 when
+ * decoded, 2 when malformed (header mismatch, truncation, trailing bytes): then the whole row
+ * stays missing. A single non-finite number or vector is missing on its own; the rest is kept.
+ */
+export function decodePackedColumns(
+  g: Pick<CompiledGroup, 'features' | 'fingerprint'>,
+  buf: Buffer | null | undefined,
+  gc: GroupColumns,
+  row: number,
+): 0 | 1 | 2 {
+  if (buf === null || buf === undefined) return 0;
+  const features = g.features;
+  const n = features.length;
+  const bitmapLen = (n + 7) >> 3;
+  const len = buf.length;
+  if (len < 7 + bitmapLen) return 2;
+  const dv = new DataView(buf.buffer, buf.byteOffset, len);
+  if (dv.getUint8(0) !== VERSION || dv.getUint32(1, true) !== g.fingerprint || dv.getUint16(5, true) !== n) return 2;
+  const cols = gc.cols;
+  let off = 7 + bitmapLen;
+  for (let i = 0; i < n; i++) {
+    if (((buf[7 + (i >> 3)] as number) & (1 << (i & 7))) === 0) continue;
+    const c = cols[i] as MutableColumn;
+    switch (c.type) {
+      case 'number': {
+        if (off + 8 > len) return fail(cols, row);
+        const x = dv.getFloat64(off, true);
+        off += 8;
+        if (x - x === 0) {
+          // finite (NaN and ±Infinity give NaN here)
+          c.values[row] = x;
+          c.present[row] = 1;
+        }
+        break;
+      }
+      case 'vector': {
+        if (off + 2 > len) return fail(cols, row);
+        const m = dv.getUint16(off, true);
+        off += 2;
+        if (off + 4 * m > len) return fail(cols, row);
+        if (m !== c.dim) {
+          off += 4 * m;
+          break;
+        }
+        const base = row * m;
+        const vals = c.values;
+        let ok = true;
+        for (let k = 0; k < m; k++, off += 4) {
+          const x = dv.getFloat32(off, true);
+          if (x - x !== 0) ok = false;
+          vals[base + k] = x;
+        }
+        if (ok) c.present[row] = 1;
+        break;
+      }
+      case 'category': {
+        if (off + 2 > len) return fail(cols, row);
+        const m = dv.getUint16(off, true);
+        off += 2;
+        if (off + m > len) return fail(cols, row);
+        c.values[row] = buf.toString('utf8', off, off + m);
+        c.present[row] = 1;
+        off += m;
+        break;
+      }
+      case 'idList': {
+        if (off + 2 > len) return fail(cols, row);
+        const cnt = dv.getUint16(off, true);
+        off += 2;
+        const ids: string[] = new Array<string>(cnt);
+        for (let k = 0; k < cnt; k++) {
+          if (off + 2 > len) return fail(cols, row);
+          const m = dv.getUint16(off, true);
+          off += 2;
+          if (off + m > len) return fail(cols, row);
+          ids[k] = buf.toString('utf8', off, off + m);
+          off += m;
+        }
+        c.values[row] = ids;
+        c.present[row] = 1;
+        break;
+      }
+    }
+  }
+  if (off !== len) return fail(cols, row);
+  return 1;
+}
+
+function fail(cols: readonly MutableColumn[], row: number): 2 {
+  clearRow(cols, row);
+  return 2;
+}
+
+/** Exact powers of ten (every 10^k with k ≤ 22 is a double). */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * Parses the decimal in `raw[start, end)`; NaN when malformed (callers treat NaN as missing).
+ * Same result as `Number(raw.toString('latin1', start, end))` (then finite-checked), without
+ * building a string for the common forms: `[-]digits[.digits]` with at most 15 significant
+ * digits and 22 decimals is `mantissa / 10^decimals`, one correctly rounded division of two
+ * exact doubles (the classic exact fast path of decimal conversion). Anything else (exponents,
+ * spaces, long mantissas, `0x..`, `Infinity`) takes the `Number()` path, so the accepted
+ * language does not change (a property test compares both).
+ */
+export function parseNumber(raw: Buffer, start = 0, end = raw.length): number {
+  const n = end - start;
+  if (n <= 0 || n > 40) return NaN;
+  let i = start;
+  let neg = false;
+  if (raw[i] === 0x2d) {
+    neg = true;
+    i++;
+  }
+  let m = 0;
+  let digits = 0;
+  let decimals = -1;
+  for (; i < end; i++) {
+    const c = raw[i] as number;
+    if (c >= 0x30 && c <= 0x39) {
+      m = m * 10 + (c - 0x30);
+      digits++;
+      if (decimals >= 0) decimals++;
+    } else if (c === 0x2e && decimals < 0) decimals = 0;
+    else return slowNumber(raw, start, end);
+  }
+  if (digits === 0 || digits > 15 || decimals === 0 || decimals > 22) return slowNumber(raw, start, end);
+  const x = decimals > 0 ? m / (POW10[decimals] as number) : m;
+  return neg ? -x : x;
+}
+
+function slowNumber(raw: Buffer, start: number, end: number): number {
+  const x = Number(raw.toString('latin1', start, end));
+  return x - x === 0 ? x : NaN;
+}
+
+/**
+ * Decodes one hash field, `buf[s, e)`, into row `row` of column `c`; `ts`/`te` locate the
+ * `<name>~t` timestamp of a decayed counter (−1 when none). Returns true when the field was
+ * malformed (it stays missing).
+ */
+function decodeHashValue(
+  c: MutableColumn,
+  f: FeatureSpec,
+  buf: Buffer,
+  s: number,
+  e: number,
+  tbuf: Buffer | undefined,
+  ts: number,
+  te: number,
+  now: number,
+  row: number,
+): boolean {
+  switch (c.type) {
+    case 'number': {
+      let x = parseNumber(buf, s, e);
+      if (x !== x) return true;
+      if (f.halfLifeMs !== undefined && tbuf !== undefined && ts >= 0) {
+        const t = parseNumber(tbuf, ts, te);
+        if (t === t) x = decayTo(x, t, now, f.halfLifeMs);
+      }
+      c.values[row] = x;
+      c.present[row] = 1;
+      return false;
+    }
+    case 'vector': {
+      const dim = c.dim;
+      if (e - s !== 4 * dim) return true;
+      const dv = new DataView(buf.buffer, buf.byteOffset + s, e - s);
+      const base = row * dim;
+      const vals = c.values;
+      for (let k = 0; k < dim; k++) {
+        const x = dv.getFloat32(4 * k, true);
+        if (x - x !== 0) return true; // present flag stays 0: the copied floats are never read
+        vals[base + k] = x;
+      }
+      c.present[row] = 1;
+      return false;
+    }
+    case 'category':
+      c.values[row] = buf.toString('utf8', s, e);
+      c.present[row] = 1;
+      return false;
+    case 'idList': {
+      if (e === s) c.values[row] = [];
+      else if (buf[s] === 0x1f) c.values[row] = buf.toString('utf8', s + 1, e).split(ID_SEP);
+      else return true;
+      c.present[row] = 1;
+      return false;
+    }
+  }
+}
+
+/**
+ * Decodes one hash record (HMGET reply aligned with `g.hashFields`) into row `row` of `gc`,
+ * decaying `halfLifeMs` counters to `now`. Returns the number of fields that were present but
+ * malformed (each is missing; the rest of the record is kept).
+ */
+export function decodeHashColumns(
+  g: CompiledGroup,
+  fields: readonly (Buffer | null)[] | undefined,
+  now: number,
+  gc: GroupColumns,
+  row: number,
+): number {
+  if (fields === undefined) return 0;
+  let errors = 0;
+  const features = g.features;
+  const nf = features.length;
+  let timeAt = nf; // the `<name>~t` fields follow the features, in feature order
+  for (let i = 0; i < nf; i++) {
+    const f = features[i] as FeatureSpec;
+    const t = f.halfLifeMs !== undefined ? timeAt++ : -1;
+    const raw = fields[i];
+    if (raw === null || raw === undefined) continue;
+    const tb = t < 0 ? undefined : (fields[t] ?? undefined);
+    if (decodeHashValue(gc.cols[i] as MutableColumn, f, raw, 0, raw.length, tb, tb === undefined ? -1 : 0, tb?.length ?? -1, now, row))
+      errors++;
+  }
+  return errors;
+}
+
+/**
+ * Copies the records of `src` into a new set of columns of length `n`: row `i` takes record
+ * `pos[i]` (−1: missing). How creator features (read once per unique creator) land in item rows.
+ */
+export function gatherColumns(g: CompiledGroup, src: GroupColumns, pos: Int32Array, n: number): GroupColumns {
+  const out = allocGroupColumns(g, n);
+  for (let fi = 0; fi < src.cols.length; fi++) {
+    const s = src.cols[fi] as MutableColumn;
+    const d = out.cols[fi] as MutableColumn;
+    for (let i = 0; i < n; i++) {
+      const j = pos[i] as number;
+      if (j < 0 || s.present[j] !== 1) continue;
+      d.present[i] = 1;
+      switch (d.type) {
+        case 'number':
+          d.values[i] = s.values[j] as number;
+          break;
+        case 'vector':
+          d.values.set((s.values as Float32Array).subarray(j * d.dim, (j + 1) * d.dim), i * d.dim);
+          break;
+        case 'category':
+          d.values[i] = s.values[j] as string;
+          break;
+        case 'idList':
+          d.values[i] = s.values[j] as readonly string[];
+          break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The value of record `row` of one column, or `undefined` when missing (vectors are copies). */
+export function cellValue(c: FeatureColumn, row: number): FeatureValue | undefined {
+  if (c.present[row] !== 1) return undefined;
+  switch (c.type) {
+    case 'number':
+      return c.values[row] as number;
+    case 'vector':
+      return c.values.slice(row * c.dim, (row + 1) * c.dim);
+    default:
+      return c.values[row] as FeatureValue;
+  }
+}
+
+/**
+ * The packed snapshot of a hash record (hot item/creator groups): the same layout as a `packed`
+ * record, over the group's `hashFields` — its features in schema order, then one `f64` timestamp
+ * per decayed feature (`<name>~t`) — so a read decodes it with {@link decodePackedColumns} and then
+ * decays the counters to the read time exactly as {@link decodeHashColumns} does. The Lua write
+ * script (`redisScripts.ts`) builds it server-side from the hash, atomically with every update.
+ */
+export interface SnapshotSpec {
+  /** `hashFields` as features: the group's features, then a number per decayed feature. */
+  readonly features: readonly FeatureSpec[];
+  readonly fingerprint: number;
+  /** The 7-byte header the script writes: version, fingerprint, field count. */
+  readonly header: Buffer;
+  /** One type code per hash field for the script: `n` number, `v` vector, `c` category, `l` idList. */
+  readonly types: string;
+  /** Per decayed feature: its feature index and half-life (timestamp k belongs to `decayed[k]`). */
+  readonly decayed: readonly { readonly fi: number; readonly halfLifeMs: number }[];
+}
+
+const snapshotSpecs = new WeakMap<CompiledGroup, SnapshotSpec>();
+const TYPE_CODE = { number: 'n', vector: 'v', category: 'c', idList: 'l' } as const;
+
+export function snapshotSpec(g: CompiledGroup): SnapshotSpec {
+  let s = snapshotSpecs.get(g);
+  if (s === undefined) {
+    const decayed: { fi: number; halfLifeMs: number }[] = [];
+    g.features.forEach((f, fi) => {
+      if (f.halfLifeMs !== undefined) decayed.push({ fi, halfLifeMs: f.halfLifeMs });
+    });
+    const features: FeatureSpec[] = [
+      ...g.features,
+      ...decayed.map(({ fi }): FeatureSpec => ({ name: `${(g.features[fi] as FeatureSpec).name}~t`, type: 'number', default: 0, freshness: 'hot' })),
+    ];
+    const fp = fingerprint(features);
+    const header = Buffer.alloc(7);
+    header.writeUInt8(VERSION, 0);
+    header.writeUInt32LE(fp, 1);
+    header.writeUInt16LE(features.length, 5);
+    s = { features, fingerprint: fp, header, types: features.map((f) => TYPE_CODE[f.type]).join(''), decayed };
+    snapshotSpecs.set(g, s);
+  }
+  return s;
+}
+
+/**
+ * Columns for decoding snapshots of `gc`'s group: `gc`'s columns followed by one scratch number
+ * column per decayed feature (its timestamp), so {@link decodePackedColumns} fills both in one pass.
+ */
+export function snapshotColumns(spec: SnapshotSpec, gc: GroupColumns): GroupColumns {
+  const k = spec.decayed.length;
+  if (k === 0) return gc;
+  const n = gc.length;
+  const vals = new Float64Array(k * n);
+  const pres = new Uint8Array(k * n);
+  const ts: MutableColumn[] = [];
+  for (let j = 0; j < k; j++)
+    ts.push({ type: 'number', values: vals.subarray(j * n, (j + 1) * n), present: pres.subarray(j * n, (j + 1) * n) });
+  return { length: n, cols: [...gc.cols, ...ts] };
+}
+
+/**
+ * Decodes one snapshot into row `row` (of `sc` = {@link snapshotColumns}) and decays its counters
+ * to `now` like {@link decodeHashColumns}: a counter is decayed when its timestamp is present.
+ * Returns 1 when decoded; 0 (absent) or 2 (wrong header: another version or schema, or
+ * malformed) leave the row empty, and the caller falls back to reading the hash.
+ */
+export function decodeSnapshotColumns(g: CompiledGroup, spec: SnapshotSpec, buf: Buffer | null | undefined, now: number, sc: GroupColumns, row: number): 0 | 1 | 2 {
+  const st = decodePackedColumns(spec, buf, sc, row);
+  if (st !== 1) return st;
+  const nf = g.features.length;
+  const cols = sc.cols;
+  for (let k = 0; k < spec.decayed.length; k++) {
+    const t = cols[nf + k] as MutableColumn & { type: 'number' };
+    if (t.present[row] !== 1) continue;
+    const d = spec.decayed[k] as { fi: number; halfLifeMs: number };
+    const c = cols[d.fi] as MutableColumn & { type: 'number' };
+    if (c.present[row] === 1) c.values[row] = decayTo(c.values[row] as number, t.values[row] as number, now, d.halfLifeMs);
+  }
+  return 1;
+}
