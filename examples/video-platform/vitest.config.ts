@@ -8,7 +8,7 @@ export default defineConfig({
     alias: { 'timers/promises': 'node:timers/promises' },
   },
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'gameday/**/*.test.ts'],
     // trains the tiny world once (cached in .data/) for the server and dashboard tests
     globalSetup: ['test/globalSetup.ts'],
     testTimeout: 180_000,

@@ -1,15 +1,23 @@
 /**
  * Load test: starts the server as a child process, finds the highest open-loop arrival rate whose
- * p99 stays ≤ 50 ms (the seed's harder drill SLA), then measures p99 at 200 QPS and at 50 % and
- * 80 % of that capacity. Slot mix: homepage 25 %, end-of-video 62 %, search 13 %.
+ * p99 stays ≤ 50 ms (the seed's harder drill SLA), then measures p99 at 50 % and 80 % of that
+ * capacity and at 200 QPS (last: an overloaded step leaves a backlog). Slot mix: homepage 25 %,
+ * end-of-video 62 %, search 13 %.
  *
- *   npx tsx bench/load.ts [--mode production|embedded] [--preset demo] [--workers 1] [--step-seconds 8]
+ *   npm run load -w examples/video-platform -- --items 1000000          # the target setting: 1M items, production mode
+ *   npx tsx bench/load.ts [--mode production|embedded] [--preset demo] [--items N] [--workers auto|N]
+ *                         [--step-seconds 8] [--redis-url redis://127.0.0.1:6379] [--kafka-topic recspine.events]
  *
- * Production mode needs Redis on :6379 and `scripts/kafka.sh up`. Writes bench-results/load.json.
- * Loopback only; every phase is bounded in time.
+ * `--url http://127.0.0.1:PORT` measures a server that is already running instead of starting one
+ * (then `--mode/--items/--workers` only label the result).
+ * `--items N` serves the trained demo world with its catalog padded to N items (see
+ * `src/serving/padCatalog.ts`); the first run at a new size builds the ANN index and seeds Redis
+ * once (cached under `.data/ann-cache/` and by a Redis marker key), later runs start in 1–2 min.
+ * Production mode needs Redis and `scripts/kafka.sh up`. Writes bench-results/load.json.
+ * Loopback only; every phase is bounded in time, and the server is idle again before each step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags, printTable, writeResult } from '../../../bench/kit.js';
 import { runOpenLoop, type LoadInputs, type LoadResult } from './loadgen.js';
@@ -17,11 +25,18 @@ import { runOpenLoop, type LoadInputs, type LoadResult } from './loadgen.js';
 const flags = parseFlags();
 const mode = flags.mode ?? 'production';
 const preset = flags.preset ?? 'demo';
-const workers = Number(flags.workers ?? 1);
+// one worker per core by default: measured by bench/workers.ts (see the example README)
+const workers = flags.workers === undefined || flags.workers === 'auto' ? cpus().length : Number(flags.workers);
 const stepSeconds = Number(flags['step-seconds'] ?? 8);
 const port = Number(flags.port ?? 18080);
+const items = flags.items === undefined ? undefined : Number(flags.items);
+const childEnv: Record<string, string> = {
+  ...(flags['redis-url'] ? { REDIS_URL: flags['redis-url'] } : {}),
+  ...(flags['kafka-topic'] ? { KAFKA_TOPIC: flags['kafka-topic'] } : {}),
+};
 const SLA_P99_MS = 50;
-const base = `http://127.0.0.1:${port}`;
+// --url: measure a server that is already running (started by hand, e.g. with --items 1000000)
+const base = flags.url ?? `http://127.0.0.1:${port}`;
 
 export async function startChild(args: {
   mode: string;
@@ -29,6 +44,9 @@ export async function startChild(args: {
   workers: number;
   port: number;
   extra?: string[];
+  env?: Record<string, string>;
+  /** Startup bound (index build and seeding at 1M items take minutes the first time). Default 180 s. */
+  readyTimeoutMs?: number;
 }): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
@@ -53,19 +71,25 @@ export async function startChild(args: {
         RECSPINE_MAX_IN_FLIGHT: '100000',
         RECSPINE_MAX_LOOP_DELAY_MS: '60000',
         RECSPINE_TRIM_TARGET_P99_MS: '60000',
+        RECSPINE_ADMISSION_TARGET_MS: '0', // capacity is measured with load protection off
+        ...args.env,
       },
     },
   );
-  const deadline = Date.now() + 180_000;
+  const readyMs = args.readyTimeoutMs ?? 180_000;
+  const deadline = Date.now() + readyMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
       const r = await fetch(`http://127.0.0.1:${args.port}/readyz`);
-      if (r.ok) return child;
+      if (r.ok && (args.workers <= 1 || (await listeningWorkers(args.port)) >= args.workers)) return child;
     } catch {
       /* not up yet */
     }
-    if (Date.now() > deadline) throw new Error('server not ready within 180 s');
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not ready within ${readyMs / 1000} s`);
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -79,15 +103,63 @@ export async function inputsFrom(url: string): Promise<LoadInputs> {
   return { users: d.sampleUsers, items: d.sampleItems, queries: d.sampleQueries.length ? d.sampleQueries : ['music'] };
 }
 
+/**
+ * How many cluster workers answer: distinct `process_start_time_seconds` over a few fresh
+ * connections (node:cluster hands each new connection to a listening worker, round robin).
+ */
+async function listeningWorkers(port: number): Promise<number> {
+  const seen = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } })).text();
+      const line = text.split('\n').find((l) => l.startsWith('process_start_time_seconds'));
+      if (line !== undefined) seen.add(line);
+    } catch {
+      /* a worker restarting */
+    }
+  }
+  return seen.size;
+}
+
+/** Waits (bounded) until the server answers /healthz quickly: the backlog of an overloaded step is gone. */
+export async function waitIdle(url: string, maxMs = 60_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (Date.now() < until) {
+    const t0 = performance.now();
+    try {
+      await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    } catch {
+      /* busy */
+    }
+    if (performance.now() - t0 < 20) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function main(): Promise<void> {
-  const child = await startChild({ mode, preset, workers, port });
+  const t0 = performance.now();
+  const child =
+    flags.url === undefined
+      ? await startChild({
+          mode,
+          preset,
+          workers,
+          port,
+          extra: items === undefined ? [] : ['--items', String(items)],
+          env: childEnv,
+          // first start at 1M items: pad, seed Redis, build and cache the index
+          readyTimeoutMs: items !== undefined && items > 100_000 ? 900_000 : 180_000,
+        })
+      : undefined;
+  const startupS = (performance.now() - t0) / 1000;
   try {
     const inputs = await inputsFrom(base);
     console.log(`server up (${mode}, preset ${preset}, ${workers} worker(s)); warming up`);
-    await runOpenLoop({ baseUrl: base, rate: 50, seconds: 5, inputs });
+    await runOpenLoop({ baseUrl: base, rate: 20, seconds: 5, inputs });
 
     const ladder: LoadResult[] = [];
     const step = async (rate: number): Promise<LoadResult> => {
+      await waitIdle(base);
       const r = await runOpenLoop({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
       ladder.push(r);
       console.log(
@@ -98,7 +170,7 @@ async function main(): Promise<void> {
     const good = (r: LoadResult): boolean => r.overall.p99 <= SLA_P99_MS && r.errors === 0 && r.achievedQps >= r.rate * 0.95;
     let lo = 0;
     let hi = 0;
-    for (const rate of [50, 100, 150, 200, 300, 400, 550, 700, 900, 1200]) {
+    for (const rate of [10, 20, 35, 50, 75, 100, 150, 200, 300, 400, 550, 700, 900, 1200]) {
       if (good(await step(rate))) lo = rate;
       else {
         hi = rate;
@@ -106,7 +178,7 @@ async function main(): Promise<void> {
       }
     }
     if (hi > 0) {
-      for (let i = 0; i < 2 && hi - lo > 25; i++) {
+      for (let i = 0; i < 3 && hi - lo > Math.max(4, lo * 0.1); i++) {
         const mid = Math.round((lo + hi) / 2);
         if (good(await step(mid))) lo = mid;
         else hi = mid;
@@ -114,12 +186,17 @@ async function main(): Promise<void> {
     }
     const capacity = lo;
     console.log(`capacity (p99 ≤ ${SLA_P99_MS} ms): ${capacity} QPS`);
-    const at = async (rate: number): Promise<LoadResult> =>
-      runOpenLoop({ baseUrl: base, rate: Math.max(1, Math.round(rate)), seconds: stepSeconds * 2, inputs, seed: 7 });
-    const at200 = await at(200);
+    const at = async (rate: number, seconds = stepSeconds * 2): Promise<LoadResult> => {
+      await waitIdle(base);
+      return runOpenLoop({ baseUrl: base, rate: Math.max(1, Math.round(rate)), seconds, inputs, seed: 7 });
+    };
     const at50 = await at(capacity * 0.5);
     const at80 = await at(capacity * 0.8);
+    // Last, and shorter when it is beyond capacity: an overload leaves a backlog behind it.
+    const at200 = await at(200, capacity >= 200 ? stepSeconds * 2 : Math.min(stepSeconds, 6));
+    await waitIdle(base);
     const dash = (await (await fetch(`${base}/v1/dashboard`)).json()) as { items?: number };
+    const rssBytes = await residentBytes(base);
 
     printTable(`load (${mode}, ${workers} worker(s), ${dash.items ?? '?'} items)`, [
       {
@@ -168,6 +245,8 @@ async function main(): Promise<void> {
         slaP99Ms: SLA_P99_MS,
         mix: 'homepage 25%, end-of-video 62%, search 13%',
         loadgen: 'open-loop, same machine',
+        itemsFlag: items ?? null,
+        loadAverage: loadavg(),
       },
       {
         items: dash.items,
@@ -180,13 +259,33 @@ async function main(): Promise<void> {
         perSlot: at80.perSlot,
         perStageP99Ms: at80.perStageP99Ms,
         errors: at200.errors + at50.errors + at80.errors,
+        errorsAt200Qps: at200.errors,
+        achievedQpsAt200: at200.achievedQps,
+        perSlotAt200Qps: at200.perSlot,
+        perStageP99MsAt200Qps: at200.perStageP99Ms,
+        serverRssBytes: rssBytes,
+        startupSeconds: startupS,
+        wallSeconds: (performance.now() - t0) / 1000,
         ladder: ladder.map((r) => ({ rate: r.rate, p50: r.overall.p50, p99: r.overall.p99, achievedQps: r.achievedQps, errors: r.errors })),
       },
     );
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1000));
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (child !== undefined) {
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 1000));
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }
+}
+
+/** Resident memory of the server process(es), from `/metrics` (one worker's answer when clustered). */
+async function residentBytes(url: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+  } catch {
+    return undefined;
   }
 }
 

@@ -23,7 +23,22 @@ export const VideoPlatformErrors = defineErrors({
   },
   RECSPINE_ERR_VP_FEATURES_DOWN: {
     category: 'dependency',
-    description: 'The feature fetch was switched off (simulated feature-store outage); core takes its degraded-model path.',
+    description:
+      'The feature fetch failed: a feature-group read errored (the store is down, not just slow) or the fetch was switched off (simulated outage); core takes its degraded-model path.',
+  },
+  RECSPINE_ERR_VP_FAULT_INJECTED: {
+    category: 'server',
+    description:
+      'A failure injected on purpose through the admin endpoints (game day: the fine ranker throws or hangs); core orders by coarse score.',
+  },
+  RECSPINE_ERR_VP_ADMIN_FORBIDDEN: {
+    category: 'client',
+    description: 'An `/admin/*` endpoint was called from a non-loopback address (admin endpoints serve loopback callers only).',
+  },
+  RECSPINE_ERR_VP_USER_READ: {
+    category: 'dependency',
+    description:
+      "Retrieval's read of the user's feature rows timed out or failed; the sources that need them (two-tower, fresh-by-history, cold-start detection) fail for that request instead of serving the user as cold.",
   },
 });
 

@@ -1,5 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import type { ServedFeatures } from '../serving/ServedFeatureTap.js';
 
 /** One served impression, as the training pipeline reads it. */
 export interface ImpressionRecord {
@@ -19,16 +20,42 @@ export interface ImpressionRecord {
     readonly explored: boolean;
     readonly heads?: Readonly<Record<string, number>>;
   }[];
+  /**
+   * The model inputs of the served items, row i = `items[i]` (see `ServedFeatureTap`); absent when
+   * the slate was not ordered by a model that reads features. Written as
+   * {@link LoggedFeatures}, with the column names on a `feature-columns` line before the first
+   * record of each model version.
+   */
+  readonly features?: ServedFeatures;
+}
+
+/** How served features appear on an impression line. */
+export interface LoggedFeatures {
+  readonly model: string;
+  readonly version: string;
+  readonly width: number;
+  /** `[items × width]` float32, little-endian, base64. NaN rows: items the model did not score. */
+  readonly f32: string;
+}
+
+/** The line that names the feature columns of a model version (written once per file and version). */
+export interface FeatureColumnsLine {
+  readonly kind: 'feature-columns';
+  readonly model: string;
+  readonly version: string;
+  readonly columns: readonly string[];
 }
 
 /**
  * Appends impressions as JSON lines for the training pipeline: served positions, propensities,
- * head scores, arm and degradation. Never blocks the request path: records go to a bounded
+ * head scores, arm, degradation and the served features (the exact model input rows; read them
+ * back with `readServedLog` in `src/train/servedLog.ts`). Never blocks the request path: records go to a bounded
  * queue that a background writer drains; when the queue is full the record is dropped and
  * counted (`dropped`), which the dashboard and `/metrics` show.
  */
 export class ImpressionLogger {
-  private readonly queue: string[] = [];
+  private readonly queue: ImpressionRecord[] = [];
+  private readonly columnsWritten = new Set<string>();
   private readonly out: WriteStream | undefined;
   private flushing = false;
   written = 0;
@@ -44,13 +71,18 @@ export class ImpressionLogger {
     }
   }
 
+  /** Whether records are written at all (a path was given). */
+  get enabled(): boolean {
+    return this.out !== undefined;
+  }
+
   log(r: ImpressionRecord): void {
     if (!this.out) return;
     if (this.queue.length >= this.maxQueue) {
       this.dropped++;
       return;
     }
-    this.queue.push(JSON.stringify(r));
+    this.queue.push(r);
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
@@ -63,9 +95,31 @@ export class ImpressionLogger {
       this.flushing = false;
       return;
     }
-    const batch = this.queue.splice(0, this.queue.length);
-    this.written += batch.length;
-    const ok = out.write(batch.join('\n') + '\n');
+    // Serialised here, after the responses went out, not on the request path.
+    const records = this.queue.splice(0, this.queue.length);
+    this.written += records.length;
+    const lines: string[] = [];
+    for (const r of records) {
+      const f = r.features;
+      if (f === undefined) {
+        lines.push(JSON.stringify(r));
+        continue;
+      }
+      const key = `${f.model}@${f.version}`;
+      if (!this.columnsWritten.has(key)) {
+        this.columnsWritten.add(key);
+        const head: FeatureColumnsLine = { kind: 'feature-columns', model: f.model, version: f.version, columns: f.columns };
+        lines.push(JSON.stringify(head));
+      }
+      const features: LoggedFeatures = {
+        model: f.model,
+        version: f.version,
+        width: f.width,
+        f32: Buffer.from(f.rows.buffer, f.rows.byteOffset, f.rows.byteLength).toString('base64'),
+      };
+      lines.push(JSON.stringify({ ...r, features }));
+    }
+    const ok = out.write(lines.join('\n') + '\n');
     if (ok) this.flushing = false;
     else out.once('drain', () => this.flush());
     if (ok && this.queue.length > 0) {

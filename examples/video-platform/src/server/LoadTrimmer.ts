@@ -46,6 +46,11 @@ export class LoadTrimmer {
     return this.factor;
   }
 
+  /** The planned-spike cap in force (1 = off). */
+  get plannedCap(): number {
+    return this.cap;
+  }
+
   /** Turns the planned-spike cap on (e.g. 0.75) or off (1). */
   setPlannedCap(cap: number): void {
     this.cap = Math.min(1, Math.max(this.opts.minFactor ?? 0.25, cap));

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StaticSource, TeeMetricsSink, createRecommender } from '@recspine/core';
+import { FeaturesErrors } from '@recspine/features';
 import { PrometheusMetricsSink } from '@recspine/core/prometheus';
 import { AdmissionController } from './AdmissionController.js';
 import { buildApp, type ServerDeps } from './app.js';
@@ -121,6 +122,44 @@ describe('buildApp', () => {
       expect(r.json()).toMatchObject({ code: 'RECSPINE_ERR_OVERLOADED', reason: 'in_flight' });
       expect(d.admission.shed.in_flight).toBe(1);
       await shedApp.close();
+    });
+  });
+
+  describe('router errors', () => {
+    it('codes a path parameter over the length limit and a badly encoded URL', async () => {
+      const long = await app.inject({ method: 'POST', url: `/v1/recommend/${'s'.repeat(500)}`, payload: {} });
+      expect(long.statusCode).toBe(414);
+      expect(long.json()).toMatchObject({ code: 'RECSPINE_ERR_INVALID_REQUEST', field: 'url' });
+      const bad = await app.inject({ method: 'POST', url: '/v1/recommend/%zz', payload: {} });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toMatchObject({ code: 'RECSPINE_ERR_MALFORMED_BODY' });
+    });
+  });
+
+  describe('POST /v1/events', () => {
+    it('answers 503 + Retry-After with the code when the event spill is full', async () => {
+      const full = buildApp(
+        deps({
+          publishEvents: async () => {
+            throw FeaturesErrors.create('RECSPINE_ERR_EVENTS_SPILL_FULL', 'spill full');
+          },
+        }),
+      );
+      const r = await full.inject({ method: 'POST', url: '/v1/events', payload: { events: [{ type: 'watch' }] } });
+      expect(r.statusCode).toBe(503);
+      expect(r.headers['retry-after']).toBe('5');
+      expect(r.json()).toMatchObject({ code: 'RECSPINE_ERR_EVENTS_SPILL_FULL' });
+      const other = buildApp(
+        deps({
+          publishEvents: async () => {
+            throw new Error('boom');
+          },
+        }),
+      );
+      const o = await other.inject({ method: 'POST', url: '/v1/events', payload: { events: [] } });
+      expect(o.statusCode).toBe(500);
+      expect(o.json()).toMatchObject({ code: 'RECSPINE_ERR_INTERNAL' });
+      await Promise.all([full.close(), other.close()]);
     });
   });
 

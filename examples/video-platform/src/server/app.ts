@@ -1,9 +1,10 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 import { isRecSpineError, type RecRequest, type RecResponse, type Recommender } from '@recspine/core';
 import type { AdmissionController } from './AdmissionController.js';
 import type { DashboardSink } from './DashboardSink.js';
 import type { Experiments } from './Experiments.js';
+import type { ServedFeatures } from '../serving/ServedFeatureTap.js';
 import type { ImpressionLogger } from './ImpressionLogger.js';
 import { recommendBodySchema, eventsBodySchema, userParamsSchema } from './schemas.js';
 
@@ -38,8 +39,15 @@ export interface ServerDeps {
   readonly dashboardHtml?: string;
   /** Include the debug block unless the request says `debug: false`. Default true. */
   readonly debugByDefault?: boolean;
+  /** The model inputs per request (`ServedFeatureTap`), logged with the impressions. */
+  readonly servedFeatures?: ServedFeatureSource;
   /** Largest body accepted, bytes. Default 64 KiB. */
   readonly bodyLimit?: number;
+}
+
+/** Where the impression log gets the served features of a request (the serving module's `ServedFeatureTap`). */
+export interface ServedFeatureSource {
+  take(requestId: string, itemIds: readonly string[]): ServedFeatures | undefined;
 }
 
 /** Stable error codes of the HTTP layer (beside the SDK's). */
@@ -77,6 +85,17 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     bodyLimit: deps.bodyLimit ?? 64 * 1024,
     // Deep or huge JSON is rejected by the body limit and by the schema's additionalProperties.
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    // Errors the router raises before any route runs (bad URL encoding, a path parameter over
+    // `maxParamLength`): coded like every other rejection, not fastify's uncoded default body.
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void (reply as unknown as FastifyReply).code(tooLong ? 414 : 400).send({
+        code: tooLong ? HTTP_ERRORS.invalid : HTTP_ERRORS.malformed,
+        category: 'client',
+        field: 'url',
+        message: err.message.slice(0, 200),
+      });
+    },
   });
   const slots = new Set(deps.recommender.slotNames);
   // Per experiment arm: latency and outcome, so every metric that matters can be split by arm.
@@ -138,6 +157,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
           .header('retry-after', String(deps.admission.retryAfterSeconds))
           .send({ code: HTTP_ERRORS.overloaded, category: 'server', reason: shed, message: 'overloaded, retry later' });
       }
+      const admittedAt = performance.now();
       try {
         const assignment = deps.experiments.assign(b.userId, slot);
         const request: RecRequest = {
@@ -152,7 +172,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
         const t0 = performance.now();
         const res = await deps.recommender.recommend(request);
         byArm.observe({ slot, arm: assignment.arm, degraded: res.degraded.length > 0 ? 'true' : 'false' }, (performance.now() - t0) / 1000);
-        logImpressions(deps.impressions, res, b.userId);
+        logImpressions(deps.impressions, res, b.userId, deps.servedFeatures);
         return reply.send(render(res, b.debug ?? debugDefault));
       } catch (e) {
         if (isRecSpineError(e) && e.category === 'client') {
@@ -162,7 +182,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
         }
         return reply.code(500).send({ code: HTTP_ERRORS.internal, category: 'server', message: 'internal error' });
       } finally {
-        deps.admission.release();
+        deps.admission.release(performance.now() - admittedAt);
       }
     },
   );
@@ -170,7 +190,19 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   app.post<{ Body: unknown }>('/v1/events', { schema: { body: eventsBodySchema } }, async (req, reply) => {
     const body = req.body as { events?: unknown[] } | unknown[];
     const events = Array.isArray(body) ? body : (body.events ?? []);
-    const result = await deps.publishEvents(events);
+    let result: EventsResult;
+    try {
+      result = await deps.publishEvents(events);
+    } catch (e) {
+      // The event spill (Kafka down) is full: a fast, coded 503 the client retries, not a 500.
+      if (isRecSpineError(e) && e.code === 'RECSPINE_ERR_EVENTS_SPILL_FULL') {
+        return reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({ code: e.code, category: 'dependency', message: 'event buffer full while the event log is unreachable; retry later' });
+      }
+      throw e;
+    }
     return reply.code(result.accepted > 0 || result.rejected.length === 0 ? 202 : 400).send(result);
   });
 
@@ -224,7 +256,12 @@ function render(res: RecResponse, debug: boolean): Record<string, unknown> {
   return out;
 }
 
-function logImpressions(log: ImpressionLogger, res: RecResponse, userId: string | undefined): void {
+function logImpressions(log: ImpressionLogger, res: RecResponse, userId: string | undefined, tap?: ServedFeatureSource): void {
+  if (!log.enabled) return;
+  const features = tap?.take(
+    res.requestId,
+    res.items.map((i) => i.itemId),
+  );
   log.log({
     ts: Date.now(),
     requestId: res.requestId,
@@ -241,5 +278,6 @@ function logImpressions(log: ImpressionLogger, res: RecResponse, userId: string 
       explored: i.explore !== undefined,
       ...(i.heads ? { heads: i.heads } : {}),
     })),
+    ...(features === undefined ? {} : { features }),
   });
 }

@@ -14,8 +14,24 @@ describe('loadConfig', () => {
     expect(c.plannedSpikeCap).toBe(0.75);
   });
 
+  it('reads the game-day knobs: admin endpoints, event spill bound, breaker half-open delay', () => {
+    const c = loadConfig({ RECSPINE_ADMIN: 'true', RECSPINE_SPILL_MAX_BYTES: '1048576' }, [
+      '--breakerHalfOpenMs',
+      '1500',
+      '--spillDir=/tmp/x',
+    ]);
+    expect(c.admin).toBe(true);
+    expect(c.spillMaxBytes).toBe(1_048_576);
+    expect(c.breakerHalfOpenMs).toBe(1500);
+    expect(c.spillDir).toBe('/tmp/x');
+    expect(loadConfig({}, []).admin).toBe(false);
+  });
+
   it.each([
     [{}, ['--port', 'abc'], 'port'],
+    [{ RECSPINE_ADMIN: 'yes' }, [], 'admin'],
+    [{}, ['--spillMaxBytes', '10'], 'spillMaxBytes'],
+    [{}, ['--breakerHalfOpenMs', '0'], 'breakerHalfOpenMs'],
     [{ RECSPINE_MODE: 'prod' }, [], 'mode'],
     [{}, ['--nope', '1'], 'nope'],
     [{}, ['--plannedSpikeCap', '3'], 'plannedSpikeCap'],

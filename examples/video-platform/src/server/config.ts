@@ -21,6 +21,11 @@ export interface ServerConfig {
   readonly debugByDefault: boolean;
   readonly maxInFlight: number;
   readonly maxLoopDelayMs: number;
+  /**
+   * Admission control's adaptive in-flight limit steers admitted requests (admit → response)
+   * under this latency, ms; 0 = off (only `maxInFlight` and `maxLoopDelayMs`).
+   */
+  readonly admissionTargetMs: number;
   /** p99 the adaptive trimmer steers towards. */
   readonly trimTargetP99Ms: number;
   /** Planned-spike cap on the quality factor (1 = off; 0.75 trims 200 → 150 ahead of an event). */
@@ -31,6 +36,21 @@ export interface ServerConfig {
   readonly coarseKeep: number;
   /** Items asked of the two-tower and popularity sources per request. */
   readonly retrieveK: number;
+  /** Serve the catalog padded to this many items (load tests at 1M); 0 = the world's own count. */
+  readonly items: number;
+  /**
+   * Operator endpoints under `/admin/*` (fault injection, index rebuild/rollback, model push, spike
+   * cap, item counters) for game days and deploy hooks. Off by default; loopback callers only.
+   */
+  readonly admin: boolean;
+  /** Production mode: where events spill to disk while Kafka is unreachable (`SpillingEventBus`); empty = `<tmp>/recspine-spill-<port>`. */
+  readonly spillDir: string;
+  /** Bound of the event spill, bytes; beyond it events are refused with 503 + Retry-After. */
+  readonly spillMaxBytes: number;
+  /** How long a publish waits for Kafka before spilling, ms. */
+  readonly spillPublishTimeoutMs: number;
+  /** How long an open breaker waits before its half-open trial, ms (recovery time after a dependency returns). */
+  readonly breakerHalfOpenMs: number;
 }
 
 const ENV: Record<keyof ServerConfig, string> = {
@@ -48,11 +68,18 @@ const ENV: Record<keyof ServerConfig, string> = {
   debugByDefault: 'RECSPINE_DEBUG',
   maxInFlight: 'RECSPINE_MAX_IN_FLIGHT',
   maxLoopDelayMs: 'RECSPINE_MAX_LOOP_DELAY_MS',
+  admissionTargetMs: 'RECSPINE_ADMISSION_TARGET_MS',
   trimTargetP99Ms: 'RECSPINE_TRIM_TARGET_P99_MS',
   plannedSpikeCap: 'RECSPINE_SPIKE_CAP',
   impressionLog: 'RECSPINE_IMPRESSION_LOG',
   coarseKeep: 'RECSPINE_COARSE_KEEP',
   retrieveK: 'RECSPINE_RETRIEVE_K',
+  items: 'RECSPINE_ITEMS',
+  admin: 'RECSPINE_ADMIN',
+  spillDir: 'RECSPINE_SPILL_DIR',
+  spillMaxBytes: 'RECSPINE_SPILL_MAX_BYTES',
+  spillPublishTimeoutMs: 'RECSPINE_SPILL_PUBLISH_TIMEOUT_MS',
+  breakerHalfOpenMs: 'RECSPINE_BREAKER_HALF_OPEN_MS',
 };
 
 const DEFAULTS: ServerConfig = {
@@ -70,11 +97,18 @@ const DEFAULTS: ServerConfig = {
   debugByDefault: true,
   maxInFlight: 256,
   maxLoopDelayMs: 60,
+  admissionTargetMs: 60,
   trimTargetP99Ms: 40,
   plannedSpikeCap: 1,
   impressionLog: '',
   coarseKeep: 200,
   retrieveK: 500,
+  items: 0,
+  admin: false,
+  spillDir: '',
+  spillMaxBytes: 256 * 1024 * 1024,
+  spillPublishTimeoutMs: 1_000,
+  breakerHalfOpenMs: 1_000,
 };
 
 const bad = (key: string, msg: string): never => {
@@ -123,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       case 'workers':
         c[k] = v === 'auto' ? cpus().length : num(k, v, 1, 64);
         break;
+      case 'items':
+        c[k] = num(k, v, 0, 5_000_000);
+        break;
       case 'kafkaPartitions':
         c[k] = num(k, v, 1, 1024);
         break;
@@ -135,13 +172,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       case 'trimTargetP99Ms':
         c[k] = num(k, v, 1, 60_000, false);
         break;
+      case 'admissionTargetMs':
+        c[k] = num(k, v, 0, 60_000, false);
+        break;
       case 'maxInFlight':
         c[k] = num(k, v, 1, 100_000);
         break;
       case 'plannedSpikeCap':
         c[k] = num(k, v, 0.1, 1, false);
         break;
+      case 'spillMaxBytes':
+        c[k] = num(k, v, 1024, 1024 ** 4);
+        break;
+      case 'spillPublishTimeoutMs':
+      case 'breakerHalfOpenMs':
+        c[k] = num(k, v, 50, 600_000);
+        break;
       case 'debugByDefault':
+      case 'admin':
         if (v !== 'true' && v !== 'false') bad(k, "expected 'true' or 'false'");
         c[k] = v === 'true';
         break;

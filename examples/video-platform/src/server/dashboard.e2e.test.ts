@@ -63,6 +63,10 @@ describe.skipIf(!available)('dashboard (headless Chromium)', () => {
     expect(bars).toBeGreaterThanOrEqual(4); // retrieval, coarse, features, fine, rerank, policy for homepage
     expect(await page.locator('#sources tr.source-row').count()).toBeGreaterThan(0);
     expect(await page.locator('#breakers .breaker').count()).toBeGreaterThan(0);
+    // game-day panel: shed counts, dead letters, index lifecycle, model pushes
+    expect(await page.locator('#shed-counts').textContent()).toContain('adaptive_limit=');
+    expect(await page.locator('#ops-table').textContent()).toContain('dead letters');
+    expect(await page.locator('#ops-table').textContent()).toContain('index swaps / refusals / rollbacks');
     expect(await page.locator('#meta').textContent()).toContain('items');
 
     // slate viewer: pick a user, recommend, watch the top item, recommend again

@@ -1,19 +1,23 @@
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics, Counter, Gauge } from 'prom-client';
 import { TeeMetricsSink } from '@recspine/core';
 import { PrometheusMetricsSink } from '@recspine/core/prometheus';
 import type { EventBus, RecEvent } from '@recspine/features';
-import { InProcessEventBus, ItemCounters, KafkaEventBus, StreamAggregator, validateEvent } from '@recspine/features';
-import { buildVideoRecommender, type VideoRecommender } from '../serving/index.js';
+import { InProcessEventBus, ItemCounters, KafkaEventBus, SpillingEventBus, StreamAggregator, validateEvent } from '@recspine/features';
+import { ServedFeatureTap, buildVideoRecommender, type VideoRecommender } from '../serving/index.js';
 import type { WorldPreset } from '../world/WorldConfig.js';
 import { AdmissionController } from './AdmissionController.js';
+import { registerAdminRoutes } from './AdminRoutes.js';
 import { buildApp, type EventsResult, type ReadyCheck } from './app.js';
 import type { ServerConfig } from './config.js';
 import { DashboardSink } from './DashboardSink.js';
 import { Experiments } from './Experiments.js';
+import { FaultInjectingRanker } from './FaultInjectingRanker.js';
 import { ImpressionLogger } from './ImpressionLogger.js';
 import { LoadTrimmer } from './LoadTrimmer.js';
+import { registerOpsMetrics } from './opsMetrics.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -51,10 +55,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   collectDefaultMetrics({ register: registry });
   const dashboard = new DashboardSink(5_000);
   const metrics = new TeeMetricsSink([new PrometheusMetricsSink({ registry }), dashboard]);
+  let fineFaults: FaultInjectingRanker | undefined;
+  // Captures the fine/degraded model inputs for the impression log (only when there is a log).
+  const servedFeatures = new ServedFeatureTap(config.impressionLog !== '');
   const vr = await buildVideoRecommender({
     preset: config.preset as WorldPreset,
     mode: config.mode,
-    redis: { url: config.redisUrl },
+    // fail fast: a Redis outage shows as store errors → degraded model + breaker, not as timeouts
+    redis: { url: config.redisUrl, failFast: true },
     metrics,
     slaMs: config.slaMs,
     // The server's share of a 100 ms p99 SLA (85 ms), split per DESIGN §1 and sized on this
@@ -62,13 +70,59 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     budgets: SERVER_BUDGETS,
     coarseKeep: config.coarseKeep,
     retrieveK: config.retrieveK,
+    servedFeatures,
+    ...(config.items > 0 ? { items: config.items } : {}),
+    log: (line) => console.log(line),
+    // Half-open trials every `breakerHalfOpenMs`: full personalisation returns that soon after a dependency does.
+    breakers: { default: { halfOpenAfterMs: config.breakerHalfOpenMs } },
+    wrapFine: (fine) => (fineFaults = new FaultInjectingRanker(fine)),
   });
+  const fine = fineFaults as FaultInjectingRanker;
 
   // ---- streaming: events → bus → aggregator → feature store, popularity, exploration stats ----
+  // Production: Kafka behind a bounded on-disk spill, so the API keeps accepting events while the
+  // broker is unreachable (drained in order when it is back; 503 + Retry-After when the spill is full).
+  let spill: SpillingEventBus | undefined;
   const bus: EventBus =
     config.mode === 'production'
-      ? new KafkaEventBus({ brokers: config.kafkaBrokers, topic: config.kafkaTopic, partitions: config.kafkaPartitions })
+      ? (spill = new SpillingEventBus(
+          new KafkaEventBus({
+            brokers: config.kafkaBrokers,
+            topic: config.kafkaTopic,
+            partitions: config.kafkaPartitions,
+            // one consumer group per topic, so servers on other topics of a shared broker never rebalance it
+            ...(config.kafkaTopic === 'recspine.events' ? {} : { groupId: `recspine-aggregator.${config.kafkaTopic}` }),
+          }),
+          {
+            // one spill per cluster worker (they share the port; a spill is locked by one process)
+            dir:
+              config.spillDir ||
+              join(
+                tmpdir(),
+                `recspine-spill-${config.kafkaTopic}-${config.port}${process.env.RECSPINE_WORKER_INDEX ? `-w${process.env.RECSPINE_WORKER_INDEX}` : ''}`,
+              ),
+            maxBytes: config.spillMaxBytes,
+            publishTimeoutMs: config.spillPublishTimeoutMs,
+          },
+        ))
       : new InProcessEventBus({ partitions: 4 });
+  // Bus counters plus the spill's (for /metrics, the dashboard and /admin/state).
+  const busStats = (): Record<string, number> => {
+    const s = spill?.spillStats();
+    return {
+      ...bus.stats(),
+      ...(s === undefined
+        ? {}
+        : {
+            spillPendingEvents: s.pendingEvents,
+            spillPendingBytes: s.pendingBytes,
+            spillMaxBytes: config.spillMaxBytes,
+            spilledEvents: s.spooledEvents,
+            spillDrainedEvents: s.drainedEvents,
+            spillRejectedEvents: s.rejectedEvents,
+          }),
+    };
+  };
   const counters = new ItemCounters();
   const aggregator = new StreamAggregator({
     store: vr.featureStore,
@@ -122,7 +176,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 
   // ---- load protection ----
-  const admission = new AdmissionController({ maxInFlight: config.maxInFlight, maxLoopDelayMs: config.maxLoopDelayMs });
+  const admission = new AdmissionController({
+    maxInFlight: config.maxInFlight,
+    maxLoopDelayMs: config.maxLoopDelayMs,
+    targetLatencyMs: config.admissionTargetMs,
+  });
   const baseKeep = Object.fromEntries(vr.slots.map((s) => [s, vr.recommender.getCoarseKeep(s)]));
   const trimmer = new LoadTrimmer(vr.recommender, () => dashboard.recentP99Ms(), {
     baseKeep,
@@ -143,12 +201,27 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
 
   let ready = false;
+  const modelPushes = { accepted: 0, refused: 0 };
+  registerOpsMetrics(registry, {
+    shed: () => admission.shed,
+    bus: busStats,
+    aggregator: () => ({ ...aggregator.stats() }),
+    featureStore: () => ({ ...vr.featureStore.stats() }),
+    index: () => {
+      const s = vr.indexManager.state();
+      return { swaps: s.swaps, refusals: s.refusals, rollbacks: s.rollbacks, size: s.size };
+    },
+    faults: () => fine.injected,
+    modelPushes: () => modelPushes,
+    plannedCap: () => trimmer.plannedCap,
+  });
   const app = buildApp({
     recommender: vr.recommender,
     experiments,
     admission,
     dashboard,
     impressions,
+    servedFeatures,
     registry,
     budgets,
     publishEvents,
@@ -182,13 +255,27 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         sampleUsers: vr.sampleUsers.slice(0, 50).map((u) => u.userId),
         sampleItems: vr.sampleItems.slice(0, 50),
         sampleQueries: vr.sampleQueries.slice(0, 20),
-        bus: bus.stats(),
+        bus: busStats(),
         aggregator: aggregator.stats(),
+        featureStoreStats: vr.featureStore.stats(),
+        plannedCap: trimmer.plannedCap,
+        fineFault: fine.fault,
+        fineModel: vr.fineModels.version,
+        modelPushes,
       };
     },
     dashboardHtml: readFileSync(join(import.meta.dirname, 'dashboard.html'), 'utf8'),
     debugByDefault: config.debugByDefault,
   });
+  if (config.admin) {
+    registerAdminRoutes(app, {
+      vr,
+      fine,
+      trimmer,
+      modelPushes,
+      state: () => ({ bus: busStats(), aggregator: aggregator.stats(), featureStore: vr.featureStore.stats() }),
+    });
+  }
   // Warm up before declaring ready: the first requests pay for JIT compilation, ONNX session
   // first-run allocation and cold caches (tens of ms each). Not logged as impressions.
   const warm = vr.sampleUsers.slice(0, 20);

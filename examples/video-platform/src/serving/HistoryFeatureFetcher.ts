@@ -1,4 +1,5 @@
 import type { FeatureBatch, FeatureFetcher, StageContext } from '@recspine/core';
+import { columnarFeatureBatch } from '@recspine/core';
 import { VideoPlatformErrors } from '../errors.js';
 
 /**
@@ -38,10 +39,33 @@ export class HistoryFeatureFetcher implements FeatureFetcher {
       });
     }
     const batch = await this.inner.fetch(ctx, userId, itemIds);
+    // A group read that errored (not one that was merely late) means the store is failing, not slow:
+    // fail the whole fetch, so core takes its degraded-model path and the features breaker counts
+    // it. Otherwise groups served from the store's in-process cache hide an outage and fine rank
+    // runs on defaults for everything else.
+    for (const reason of batch.missingGroups.values()) {
+      if (reason === 'error') {
+        throw VideoPlatformErrors.create('RECSPINE_ERR_VP_FEATURES_DOWN', 'feature store failing: a group read errored', {
+          stage: 'features',
+        });
+      }
+    }
     if (batch.missingGroups.has(this.historyGroup)) return batch;
     const ids = batch.user['recent_items'];
     if (!Array.isArray(ids)) return batch;
-    return { ...batch, user: { ...batch.user, ...derivedHistory(ids as readonly string[], this.contentOf, this.categoryOf, this.dims) } };
+    const user = { ...batch.user, ...derivedHistory(ids as readonly string[], this.contentOf, this.categoryOf, this.dims) };
+    // A columnar batch builds `items` lazily from `columns` (a getter, which a spread would drop):
+    // keep it columnar so the assembler never pays for row objects.
+    if (batch.columns !== undefined) {
+      return columnarFeatureBatch({
+        userId: batch.userId,
+        itemIds: batch.itemIds,
+        user,
+        columns: batch.columns,
+        missingGroups: batch.missingGroups,
+      });
+    }
+    return { ...batch, user };
   }
 }
 

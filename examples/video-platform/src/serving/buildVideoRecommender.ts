@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import type {
   MetricsSink,
   PolicyFilter,
+  Ranker,
   RecommenderConfig,
   RetrievalSource,
   RetrievedItem,
@@ -11,7 +12,7 @@ import type {
   StageBudgets,
   StageContext,
 } from '@recspine/core';
-import { MapItemCatalog, createRecommender } from '@recspine/core';
+import { MapItemCatalog, createRecommender, isRecSpineError } from '@recspine/core';
 import type { Recommender } from '@recspine/core';
 import type { FeatureMutation, FeatureStore } from '@recspine/features';
 import {
@@ -23,7 +24,7 @@ import {
   streamFeatureGroups,
 } from '@recspine/features';
 import type { FeatureAssemblerSpec, OnnxModelSpec } from '@recspine/rank';
-import { CoarseRanker, DegradedModeRanker, FeatureAssembler, MultiTaskRanker, OnnxModel } from '@recspine/rank';
+import { CoarseRanker, DegradedModeRanker, FeatureAssembler, ModelRegistry, MultiTaskRanker, OnnxModel } from '@recspine/rank';
 import type { CapRule, ExposureStore } from '@recspine/rerank';
 import {
   InMemoryExposureStore,
@@ -58,6 +59,8 @@ import type { WorldPreset } from '../world/WorldConfig.js';
 import { WorldData } from '../world/WorldData.js';
 import { resolveArtifacts } from './internal/artifacts.js';
 import { HistoryFeatureFetcher, derivedHistory } from './HistoryFeatureFetcher.js';
+import { padCatalog } from './padCatalog.js';
+import { ServedFeatureTap } from './ServedFeatureTap.js';
 import { SourcePriorityGate } from './SourcePriorityGate.js';
 
 /** Options of {@link buildVideoRecommender}. */
@@ -69,7 +72,16 @@ export interface VideoRecommenderOptions {
    */
   readonly mode: 'embedded' | 'production';
   /** Redis for `production` (default `redis://127.0.0.1:6379`), and a key prefix to isolate runs. */
-  readonly redis?: { readonly url?: string; readonly keyPrefix?: string };
+  readonly redis?: {
+    readonly url?: string;
+    readonly keyPrefix?: string;
+    /**
+     * Feature-store commands fail at once while Redis is disconnected (no offline queue), so an
+     * outage shows as store errors (core: degraded model, breaker opens) rather than as per-group
+     * timeouts (fine rank on defaults). The store connects before seeding. Default false.
+     */
+    readonly failFast?: boolean;
+  };
   /** Artifact cache (default `examples/video-platform/.data`); explicit directories override the pointer. */
   readonly dataDir?: string;
   readonly worldDir?: string;
@@ -95,6 +107,19 @@ export interface VideoRecommenderOptions {
   readonly breakers?: RecommenderConfig['breakers'];
   /** Wall clock for sources when a request carries no `nowMs` (default `Date.now`). */
   readonly clock?: () => number;
+  /** Decorates the fine ranker before it is composed (the server's fault injection for game days). */
+  readonly wrapFine?: (fine: Ranker) => Ranker;
+  /**
+   * Serve the catalog padded to this many items (synthetic items drawn around real ones, see
+   * {@link padCatalog}): in the ANN index, the catalog, the feature store, popularity, the fresh and
+   * query sources. Default: the world's own item count. A padded usearch index is built once and
+   * cached under `<dataDir>/ann-cache/`.
+   */
+  readonly items?: number;
+  /** Progress lines while building (padding, seeding, index build). */
+  readonly log?: (line: string) => void;
+  /** Captures the fine/degraded model inputs per request for the impression log (enable it to capture). */
+  readonly servedFeatures?: ServedFeatureTap;
 }
 
 /** Default per-stage budgets (ms) for a 100 ms SLA on this machine. */
@@ -128,6 +153,11 @@ export interface VideoRecommender {
   readonly featureStore: FeatureStore;
   /** The online fetcher core uses; `setAvailable(false)` simulates a feature-store outage. */
   readonly featureFetcher: HistoryFeatureFetcher;
+  /**
+   * The fine model's versions (rank `ModelRegistry`): `load(path, version)` checks a new version
+   * against the spec and smoke-tests it before it serves; a refused one leaves the old one serving.
+   */
+  readonly fineModels: ModelRegistry;
   /**
    * Simulates a feature-store outage: `ranking` fails the online feature fetch only (core ranks
    * with the degraded model; retrieval still reads user rows), `all` also fails retrieval's user
@@ -205,12 +235,21 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   });
   const mm = art.models;
   const mdir = art.modelsDir;
-  const data = WorldData.load(art.worldDir);
+  const log = opts.log ?? (() => undefined);
+  const tBuild = performance.now();
+  const realData = WorldData.load(art.worldDir);
+  const E = mm.itemEmbeddings.shape[1] as number;
+  const realEmb = readColumn(mdir, { ...mm.itemEmbeddings, dtype: 'f32' });
+  const padded =
+    opts.items === undefined || opts.items === realData.nItems
+      ? { data: realData, itemEmb: realEmb, realItems: realData.nItems }
+      : padCatalog(realData, realEmb, opts.items);
+  const data = padded.data;
+  const itemEmb = padded.itemEmb;
   const wc = data.manifest.config;
   const N = data.nItems;
   const D = data.dim;
-  const E = mm.itemEmbeddings.shape[1] as number;
-  const itemEmb = readColumn(mdir, { ...mm.itemEmbeddings, dtype: 'f32' });
+  if (N !== padded.realItems) log(`catalog padded to ${N} items (${padded.realItems} real) in ${ms(tBuild)}`);
   const ids = Array.from({ length: N }, (_, i) => `v${i}`);
   const indexOfId = new Map(ids.map((id, i) => [id, i]));
   const splitMs = data.ms(data.manifest.splitS);
@@ -218,6 +257,9 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const closers: (() => Promise<void>)[] = [];
   const popRedis = (): Redis => {
     const client = new Redis(opts.redis?.url ?? 'redis://127.0.0.1:6379', { lazyConnect: false, maxRetriesPerRequest: 2 });
+    // Outages surface as failed commands (the sources' breakers count them); without a listener
+    // ioredis also prints every reconnect failure as "Unhandled error event".
+    client.on('error', () => undefined);
     closers.push(async () => {
       client.disconnect();
     });
@@ -277,25 +319,67 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
       ? new RedisFeatureStore(schema, {
           url: opts.redis?.url ?? 'redis://127.0.0.1:6379',
           ...(opts.redis?.keyPrefix === undefined ? {} : { keyPrefix: opts.redis.keyPrefix }),
+          // fail fast, and reconnect at most 0.5 s after Redis is back (ioredis backs off to 2 s by default)
+          ...(opts.redis?.failFast === true
+            ? { redisOptions: { enableOfflineQueue: false, retryStrategy: (times: number) => Math.min(times * 50, 500) } }
+            : {}),
         })
       : new InMemoryFeatureStore(schema);
   closers.push(() => featureStore.close());
-  await seedFeatureStore(featureStore, data);
+  if (featureStore instanceof RedisFeatureStore && opts.redis?.failFast === true) await featureStore.ready();
+  // A padded catalog's synthetic rows are seeded once per Redis key prefix (a marker key records
+  // it); the real rows are re-seeded on every start, as before.
+  const padMarker =
+    opts.mode === 'production' && N !== padded.realItems
+      ? `${opts.redis?.keyPrefix ?? 'vp'}:padded-seeded:${data.manifest.key}`
+      : undefined;
+  const markerClient = padMarker === undefined ? undefined : popRedis();
+  const padSeeded = markerClient !== undefined && padMarker !== undefined && (await markerClient.exists(padMarker)) === 1;
+  const seedItems = padSeeded ? padded.realItems : N;
+  const tSeed = performance.now();
+  await seedFeatureStore(featureStore, data, seedItems);
+  log(`feature store seeded (${seedItems} items) in ${ms(tSeed)}`);
 
   // ---- popularity counters, seeded from training-window clicks ----
   const counters: PopularityCounters =
     opts.mode === 'production'
       ? new RedisPopularityCounters({ client: popRedis(), keyPrefix: `${opts.redis?.keyPrefix ?? 'vp'}:pop:`, halfLifeMs: 7 * 86_400_000 })
       : new InMemoryPopularityCounters({ halfLifeMs: 7 * 86_400_000, maxItemsPerSegment: 5000, clock: () => splitMs });
-  await seedPopularity(counters, data);
+  await seedPopularity(counters, data, seedItems, padded.realItems, splitMs);
+  if (markerClient !== undefined && padMarker !== undefined && !padSeeded) await markerClient.set(padMarker, String(Date.now()));
 
   // ---- ANN index of the item embeddings ----
   const ann = opts.ann ?? (opts.mode === 'production' ? 'usearch' : 'exact');
+  // A padded catalog (> 100k items): search-time ef 256. Serving asks k ≥ 300 (ef = max(ef, k), so
+  // its cost is unchanged); the swap validation's recall@100 needs it (ef 100 gives 0.87 at 1M).
+  const large = N > 100_000;
   const create = (): AnnIndex =>
-    ann === 'usearch' ? new UsearchIndex({ dims: E, metric: 'ip', maxK: 2000 }) : new ExactIndex({ dims: E, metric: 'ip', maxK: 2000 });
-  const indexManager = new IndexManager({ dims: E, metric: 'ip', create });
-  const swap = await indexManager.rebuild({ ids, vectors: itemEmb, version: mm.version });
+    ann === 'usearch'
+      ? new UsearchIndex({ dims: E, metric: 'ip', maxK: 2000, ...(large ? { expansionSearch: 256 } : {}) })
+      : new ExactIndex({ dims: E, metric: 'ip', maxK: 2000 });
+  // Small build chunks: a rebuild under load yields to the event loop every 32 inserts (≈ 10 ms of
+  // usearch work on this box) instead of every 2000 (≈ 0.5–1 s stalls: game day, scenario 4). The
+  // build still takes CPU from the serving thread; building in a worker is the real fix (see GAMEDAY.md).
+  const indexManager = new IndexManager({ dims: E, metric: 'ip', create, buildChunk: 32 });
+  const tIndex = performance.now();
+  const build = { ids, vectors: itemEmb, version: mm.version };
+  // A large usearch build takes minutes: build it once per (models, catalog) and reuse it from disk.
+  const cacheDir = ann === 'usearch' && N > 50_000 ? join(dataDir, 'ann-cache', `${mm.version}-${data.manifest.key}-usearch`) : undefined;
+  let swap =
+    cacheDir !== undefined && existsSync(join(cacheDir, 'manifest.json')) ? await indexManager.loadAndOffer(cacheDir, build) : undefined;
+  if (swap !== undefined && !swap.accepted) log(`cached index refused (${swap.reason ?? 'unknown'}); rebuilding`);
+  if (swap === undefined || !swap.accepted) {
+    swap = large ? await indexManager.offer(await bulkBuild(create(), ids, itemEmb, E, log), build) : await indexManager.rebuild(build);
+    // best effort: a failed save (disk full, a second worker saving the same version) only costs a rebuild next time
+    if (swap.accepted && cacheDir !== undefined) {
+      await indexManager
+        .current()
+        .save(cacheDir)
+        .catch((e: unknown) => log(`index cache not written: ${(e as Error).message}`));
+    }
+  }
   if (!swap.accepted) throw new Error(`item index refused: ${swap.reason ?? 'unknown'}`);
+  log(`item index (${ann}, ${N} items) in service in ${ms(tIndex)}`);
 
   // ---- user tower ----
   const towerFile = JSON.parse(readFileSync(join(mdir, mm.models.userTower.featureSpec), 'utf8')) as UserTowerFeatureFile;
@@ -305,13 +389,30 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   );
   const encoder = await OnnxUserTower.create({ model: join(mdir, mm.models.userTower.onnx), features: towerFeatures, normalize: false });
   let userReadsDown = false;
-  const readUser = async (ctx: StageContext, userId: string) => {
+  // Three homepage sources (two-tower, fresh, cold-start) read the same user row: one store read
+  // per request, shared through the request's scratch state.
+  const readUser = (ctx: StageContext, userId: string): ReturnType<typeof readUserRow> => {
+    const key = `vp:userRow:${userId}`;
+    let p = ctx.state.get(key) as ReturnType<typeof readUserRow> | undefined;
+    if (p === undefined) {
+      p = readUserRow(ctx, userId);
+      ctx.state.set(key, p);
+    }
+    return p;
+  };
+  const readUserRow = async (ctx: StageContext, userId: string) => {
     if (userReadsDown) {
       throw VideoPlatformErrors.create('RECSPINE_ERR_VP_FEATURES_DOWN', 'feature store unavailable (simulated outage)', {
         stage: 'retrieval',
       });
     }
     const b = await featureStore.read({ userId, itemIds: [] }, { signal: ctx.signal, maxGroupTimeoutMs: Math.max(1, ctx.remainingMs()) });
+    // A user group that timed out or failed is not an absent user: fail the sources that need the
+    // row (visible as a source error and a degradation) rather than serve a known user as cold.
+    if (b.missingGroups.size > 0) {
+      const why = [...b.missingGroups].map(([g, r]) => `${g}:${r}`).join(',');
+      throw VideoPlatformErrors.create('RECSPINE_ERR_VP_USER_READ', `user feature read incomplete (${why})`, { stage: 'retrieval' });
+    }
     if (Object.keys(b.user).length === 0) return undefined;
     const recent = b.user['recent_items'];
     // The tower reads `history_len` next to `recent_items`: derive it (and the pool) as the fetcher does.
@@ -319,8 +420,15 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
       ? { ...b.user, ...derivedHistory(recent as readonly string[], contentOf, categoryOf, histDims) }
       : b.user;
   };
-  const published = (ctx: StageContext) => {
+  // The latest publish time of anything in the item index (+∞ once an item outside the catalog
+  // is indexed). When the request's clock is past it, every indexed item is published and the
+  // ANN searches run without a predicate: a predicate makes the index over-fetch 4× (k = 500 →
+  // 2 000 candidates) to make up for rejections that cannot happen.
+  let latestIndexedMs = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < N; i++) latestIndexedMs = Math.max(latestIndexedMs, data.ms(data.itemPublishedS[i] as number));
+  const published = (ctx: StageContext): ((id: string) => boolean) | undefined => {
     const now = ctx.request.context?.nowMs ?? clock();
+    if (now >= latestIndexedMs) return undefined;
     return (id: string) => ((catalog.get(id)?.publishedAtMs ?? Number.POSITIVE_INFINITY) as number) <= now;
   };
   const twoTower = new TwoTowerSource({ userFeatures: readUser, encoder, index: indexManager, predicate: published });
@@ -332,7 +440,15 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     isCold: async (ctx) => {
       const u = ctx.request.userId;
       if (u === undefined) return true;
-      const row = await readUser(ctx, u);
+      // A user whose row could not be read (timeout) is not known to be cold: no cold-start items,
+      // and no error (two-tower already reports the failed read).
+      let row: Awaited<ReturnType<typeof readUser>>;
+      try {
+        row = await readUser(ctx, u);
+      } catch (e) {
+        if (isRecSpineError(e) && e.code === 'RECSPINE_ERR_VP_USER_READ') return false;
+        throw e;
+      }
       const recent = row?.['recent_items'];
       return !Array.isArray(recent) || recent.length === 0;
     },
@@ -367,9 +483,10 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   );
 
   // ---- rankers ----
-  const loadRanker = async (entry: typeof mm.models.fine, name: string) => {
+  const loadRanker = async (entry: typeof mm.models.fine, name: string, version?: () => string) => {
     const spec = JSON.parse(readFileSync(join(mdir, entry.featureSpec), 'utf8')) as FeatureAssemblerSpec;
-    const assembler = new FeatureAssembler(spec);
+    // fine and degraded: the impression log's served features are the matrices these assemblers build
+    const assembler = version === undefined ? new FeatureAssembler(spec) : servedFeatures.assembler(spec, name, version);
     if (assembler.width !== entry.inputWidth) throw new Error(`${name}: spec width ${assembler.width} ≠ model input ${entry.inputWidth}`);
     const model = await OnnxModel.load(
       join(mdir, entry.onnx),
@@ -379,13 +496,22 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     closers.push(() => model.release());
     return { model, assembler };
   };
-  const fineM = await loadRanker(mm.models.fine, 'fine');
-  const degM = await loadRanker(mm.models.degraded, 'degraded');
+  const servedFeatures = opts.servedFeatures ?? new ServedFeatureTap(false);
+  let fineVersion = (): string => mm.version;
+  const fineM = await loadRanker(mm.models.fine, 'fine', () => fineVersion());
+  // Hot-swappable: pushes of new fine versions go through the registry's spec and smoke checks.
+  const fineModels = new ModelRegistry({ name: 'fine', spec: fineM.model.spec });
+  await fineModels.load(join(mdir, mm.models.fine.onnx), mm.version);
+  fineVersion = () => fineModels.current().version;
+  closers.push(() => fineModels.close());
+  await fineM.model.release(); // the registry holds its own session (idempotent release)
+  const degM = await loadRanker(mm.models.degraded, 'degraded', () => mm.version);
   const coarseM = await loadRanker(mm.models.coarse, 'coarse');
   // The exported `value` output is the objective ctr·(watch + ½ sat − 3 report); the raw heads
   // ride along with weight 0 so they are reported on every candidate.
   const heads = { value: { weight: 1 }, ...Object.fromEntries(HEADS.map((h) => [h, { weight: 0 }])) };
-  const fine = new MultiTaskRanker({ model: fineM.model, assembler: fineM.assembler, heads });
+  const fineRanker = new MultiTaskRanker({ model: fineModels, assembler: fineM.assembler, heads });
+  const fine = opts.wrapFine ? opts.wrapFine(fineRanker) : fineRanker;
   const degraded = new DegradedModeRanker({ model: degM.model, assembler: degM.assembler, heads });
   const coarseKeep = opts.coarseKeep ?? 300;
   const coarse = new CoarseRanker({ keep: coarseKeep, mlp: { model: coarseM.model, assembler: coarseM.assembler, output: 'score' } });
@@ -490,7 +616,11 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     publish: (it) => {
       fresh.addItem({ itemId: it.itemId, publishedAtMs: it.publishedAtMs, embedding: it.embedding });
       query.addItem({ itemId: it.itemId, title: it.title, ...(it.tags === undefined ? {} : { tags: it.tags }) });
-      if (it.embedding.length === E) indexManager.upsert(it.itemId, it.embedding);
+      if (it.embedding.length === E) {
+        const known = catalog.get(it.itemId)?.publishedAtMs;
+        latestIndexedMs = known === undefined ? Number.POSITIVE_INFINITY : Math.max(latestIndexedMs, known, it.publishedAtMs);
+        indexManager.upsert(it.itemId, it.embedding);
+      }
     },
   };
   return {
@@ -498,6 +628,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     config,
     featureStore,
     featureFetcher,
+    fineModels,
     simulateOutage: (scope) => {
       featureFetcher.setAvailable(scope === 'none');
       userReadsDown = scope === 'all';
@@ -538,7 +669,7 @@ class RelatedItemsSource implements RetrievalSource {
   constructor(
     private readonly index: IndexManager,
     private readonly embeddingOf: (itemId: string) => Float32Array | undefined,
-    private readonly allowed: (ctx: StageContext) => (id: string) => boolean,
+    private readonly allowed: (ctx: StageContext) => ((id: string) => boolean) | undefined,
   ) {}
   async retrieve(ctx: StageContext, k: number): Promise<readonly RetrievedItem[]> {
     const seed = ctx.request.context?.itemId;
@@ -546,13 +677,17 @@ class RelatedItemsSource implements RetrievalSource {
     const v = this.embeddingOf(seed);
     if (v === undefined) return [];
     const ok = this.allowed(ctx);
-    const hits = await this.index.search(v, k + 1, { predicate: (id) => id !== seed && ok(id) });
+    // Without a publish filter, ask for one more and drop the seed (no predicate, no over-fetch).
+    const hits =
+      ok === undefined
+        ? (await this.index.search(v, k + 1)).filter((h) => h.itemId !== seed)
+        : await this.index.search(v, k + 1, { predicate: (id) => id !== seed && ok(id) });
     return hits.slice(0, k).map((h) => ({ itemId: h.itemId, score: h.score }));
   }
 }
 
 /** Writes the world's feature-store snapshot at the split (profiles, recent items, item stats, content, creators). */
-async function seedFeatureStore(store: FeatureStore, data: WorldData): Promise<void> {
+async function seedFeatureStore(store: FeatureStore, data: WorldData, nItems = data.nItems): Promise<void> {
   const muts: FeatureMutation[] = [];
   const flush = async (force = false) => {
     if (muts.length >= 4000 || (force && muts.length > 0)) {
@@ -576,7 +711,7 @@ async function seedFeatureStore(store: FeatureStore, data: WorldData): Promise<v
     if (recent.length > 0) muts.push({ entity: 'user', id: `u${u}`, group: STREAM_GROUPS.user, set: { recent_items: recent } });
     await flush();
   }
-  for (let i = 0; i < data.nItems; i++) {
+  for (let i = 0; i < nItems; i++) {
     const stats = itemStatsRow(data.splitImps[i] as number, data.splitClicks[i] as number, data.splitWatch[i] as number);
     muts.push({ entity: 'item', id: `v${i}`, group: GROUPS.itemStats, set: stats });
     const st = data.itemStatic(i);
@@ -605,7 +740,13 @@ async function seedFeatureStore(store: FeatureStore, data: WorldData): Promise<v
  * segments the popularity and cold-start sources read: `global`, `region:R`, `language:L`,
  * `device:D`, `region:R|language:L`, `region:R|device:D`.
  */
-async function seedPopularity(counters: PopularityCounters, data: WorldData): Promise<void> {
+async function seedPopularity(
+  counters: PopularityCounters,
+  data: WorldData,
+  nItems: number,
+  realItems: number,
+  splitMs: number,
+): Promise<void> {
   const imp = data.impressions;
   const ses = data.sessions;
   const trainN = data.manifest.counts.trainImpressions;
@@ -633,5 +774,47 @@ async function seedPopularity(counters: PopularityCounters, data: WorldData): Pr
       batch = [];
     }
   }
+  // Synthetic items of a padded catalog: their source item's training-window clicks, at the
+  // split, in the global and item-language segments.
+  for (let i = realItems; i < nItems; i++) {
+    const clicks = data.splitClicks[i] as number;
+    if (!(clicks > 0)) continue;
+    const itemId = `v${i}`;
+    const L = data.languageNames[data.itemLanguage[i] as number] as string;
+    batch.push(
+      { itemId, segment: 'global', weight: clicks, atMs: splitMs },
+      { itemId, segment: `language:${L}`, weight: clicks, atMs: splitMs },
+    );
+    if (batch.length >= 6000) {
+      await counters.incrementBatch(batch);
+      batch = [];
+    }
+  }
   if (batch.length > 0) await counters.incrementBatch(batch);
+}
+
+/**
+ * The first build of a large index, before the server is ready: chunks of 50 000 (usearch inserts
+ * a chunk on every core), not the manager's small serving-time chunks, with progress lines.
+ */
+async function bulkBuild(
+  index: AnnIndex,
+  ids: readonly string[],
+  vectors: Float32Array,
+  dims: number,
+  log: (l: string) => void,
+): Promise<AnnIndex> {
+  const chunk = 50_000;
+  const t0 = performance.now();
+  for (let off = 0; off < ids.length; off += chunk) {
+    const end = Math.min(ids.length, off + chunk);
+    index.upsertBatch(ids.slice(off, end), vectors.subarray(off * dims, end * dims));
+    if (end % 200_000 === 0 || end === ids.length) log(`item index: ${end} / ${ids.length} inserted (${ms(t0)})`);
+    await new Promise((r) => setImmediate(r));
+  }
+  return index;
+}
+
+function ms(t0: number): string {
+  return `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 }

@@ -2,3 +2,5 @@
 export type { VideoAggregatorSinks, VideoRecommender, VideoRecommenderOptions } from './buildVideoRecommender.js';
 export { DEFAULT_BUDGETS, buildVideoRecommender } from './buildVideoRecommender.js';
 export { HistoryFeatureFetcher, derivedHistory } from './HistoryFeatureFetcher.js';
+export { ServedFeatureTap, type ServedFeatures } from './ServedFeatureTap.js';
+export { MAX_PADDED_ITEMS, padCatalog, type PaddedCatalog } from './padCatalog.js';
