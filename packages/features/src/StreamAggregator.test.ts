@@ -141,6 +141,26 @@ describe('StreamAggregator', () => {
       expect(agg.stats()).toMatchObject({ applied: 4, duplicates: 3, duplicateIds: 3 });
     });
 
+    it('calls onApplied once per applied event, never for redelivered offsets or re-published ids; a throwing hook is counted', async () => {
+      const seen: string[] = [];
+      const agg = new StreamAggregator({
+        store: new InMemoryFeatureStore(testSchema()),
+        categories: CATEGORIES,
+        onApplied: (events) => {
+          seen.push(...events.map((e) => e.id));
+          if (events.some((e) => e.itemId === 'boom')) throw new Error('hook failed');
+        },
+      });
+      const events = Array.from({ length: 3 }, (_, i) => ev({ type: 'click', itemId: 'v1', atMs: T0 + i }));
+      await agg.handle(deliver(events, 's:0', 0));
+      await agg.handle(deliver(events, 's:0', 0)); // same offsets again
+      await agg.handle(deliver(events, 's:0', 3)); // same ids, new offsets
+      expect(seen).toEqual(events.map((e) => e.id));
+      await agg.handle(deliver([ev({ type: 'click', itemId: 'boom', atMs: T0 + 9 })], 's:0', 6));
+      expect(agg.stats()).toMatchObject({ applied: 4, onAppliedErrors: 1 });
+      expect(seen).toHaveLength(4);
+    });
+
     it('skips a whole re-published drain chunk of one heavy user (200 events, landing right behind its first copy)', async () => {
       const { store, agg } = setup();
       const events = Array.from({ length: 200 }, (_, i) =>

@@ -48,6 +48,12 @@ export interface StreamAggregatorOptions extends StreamGroupsOptions {
    * redeliveries).
    */
   readonly recentEventIds?: number;
+  /**
+   * Called once per batch with the events that were applied — after the writes are durable, never
+   * with duplicates (redelivered offsets or re-published ids). For in-process side effects that
+   * must not double count, e.g. a server's exploration statistics. A throw is counted and ignored.
+   */
+  readonly onApplied?: (events: readonly RecEvent[]) => void;
 }
 
 /** Counters of an aggregator. */
@@ -62,6 +68,8 @@ export interface StreamAggregatorStats {
   readonly droppedOptedOut: number;
   readonly failedBatches: number;
   readonly guardConflicts: number;
+  /** Throws from the `onApplied` hook (ignored, counted). */
+  readonly onAppliedErrors: number;
 }
 
 const DEFAULT_WEIGHTS: PopularityWeights = { impression: 0, click: 1, watch: 1, completion: 1, like: 3, report: -5 };
@@ -112,6 +120,7 @@ export class StreamAggregator {
   private readonly popularity: PopularitySink | undefined;
   private readonly weights: PopularityWeights;
   private readonly counters: ItemCounters | undefined;
+  private readonly onApplied: ((events: readonly RecEvent[]) => void) | undefined;
   private readonly categories: readonly string[];
   private readonly catIndex: ReadonlyMap<string, number>;
   private readonly sessionGapMs: number;
@@ -134,6 +143,7 @@ export class StreamAggregator {
     droppedOptedOut: 0,
     failedBatches: 0,
     guardConflicts: 0,
+    onAppliedErrors: 0,
   };
 
   constructor(opts: StreamAggregatorOptions) {
@@ -149,6 +159,7 @@ export class StreamAggregator {
     this.popularity = opts.popularity;
     this.weights = { ...DEFAULT_WEIGHTS, ...opts.popularityWeights };
     this.counters = opts.counters;
+    this.onApplied = opts.onApplied;
     this.categories = opts.categories ?? [];
     this.catIndex = new Map(this.categories.map((c, i) => [c, i]));
     this.fp = `c${this.categories.length}:${partitionOf(this.categories.join('\u0001'), 0x7fffffff).toString(36)}`;
@@ -287,6 +298,13 @@ export class StreamAggregator {
       // 6. in-process counters
       if (this.counters !== undefined) for (const d of fresh) this.count(d.event);
       this.st.applied += fresh.length;
+      if (this.onApplied !== undefined) {
+        try {
+          this.onApplied(fresh.map((d) => d.event));
+        } catch {
+          this.st.onAppliedErrors++;
+        }
+      }
     } catch (e) {
       this.st.failedBatches++;
       for (const u of users.keys()) this.states.delete(u);

@@ -3,12 +3,18 @@
  * runner, each under its sub-budget: two-tower (ONNX user tower + usearch index behind an
  * IndexManager), popularity (Redis when reachable, else in-memory), fresh content, cold start.
  *
- *   npx tsx bench/portfolio.ts --items 200000 --requests 2000 [--redis true|false]
+ *   npx tsx bench/portfolio.ts --items 1000000 --requests 2000 [--redis true|false]
+ *     [--config usearch-i8-m32-a200 --ef 1000 --oversample 2]
+ *
+ * The two-tower index is the graph `--config` from the ANN bench's cache (annCache.ts; built there
+ * first if missing), loaded through `IndexManager.loadAndOffer` (so it is shadow-validated like a
+ * nightly version) with the beam `--ef` and, for f16/i8, exact rescoring (`--oversample`, 1 = off).
  *
  * Latency is the runner's retrieval-stage time (all sources in parallel) and each source's own
  * time, per request, sequential requests. Writes bench-results/retrieval-portfolio.json.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { FeatureRow } from '@recspine/core';
 import { createRecommender, TeeMetricsSink } from '@recspine/core';
@@ -27,6 +33,7 @@ import { RedisPopularityCounters } from '../src/RedisPopularityCounters.js';
 import { TwoTowerSource } from '../src/TwoTowerSource.js';
 import { UsearchIndex } from '../src/UsearchIndex.js';
 import { matMulModel } from '../test/onnxModel.js';
+import { cacheDir, configName, ensureIndex, parseConfig } from './annCache.js';
 import { clusteredItems, rng } from './data.js';
 
 const flags = parseFlags();
@@ -35,25 +42,51 @@ const dims = Number(flags.dims ?? 64);
 const requests = Number(flags.requests ?? 2000);
 const users = 5000;
 const useRedis = flags.redis !== 'false';
-const ef = Number(flags.ef ?? 1500);
+const cfg = parseConfig(flags.config ?? 'usearch-i8-m32-a200');
+if (cfg.backend !== 'usearch') throw new Error('the portfolio bench serves a usearch graph (--config usearch-…)');
+const ef = Number(flags.ef ?? 1000);
+const oversample = Number(flags.oversample ?? (cfg.quantization === 'f32' ? 1 : 2));
 const K = { twoTower: 1000, popular: 300, fresh: 200, cold: 200 };
 const BUDGET = { twoTower: 12, popular: 8, fresh: 8, cold: 8 };
 
 const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+const loadAvg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const data = clusteredItems(items, dims, { seed: 42 });
 const r = rng(3);
 const NOW = Date.now();
+const byId = new Map(data.ids.map((id, i) => [id, i]));
+const embeddingOf = (id: string): Float32Array | undefined => {
+  const i = byId.get(id);
+  return i === undefined ? undefined : data.vectors.subarray(i * dims, (i + 1) * dims);
+};
 
-// two-tower: index behind the manager, user tower = recency-weighted mean of watched items' vectors → identity MatMul
-log(`building the ${items}-item index`);
+// two-tower: the cached graph behind the manager (shadow-validated on load), user tower =
+// recency-weighted mean of watched items' vectors → identity MatMul
+const { dir, cached } = await ensureIndex(cfg, data, cacheDir(items, dims, 42), { log });
+log(`${cached ? 'loading cached' : 'built'} ${configName(cfg)} (ef ${ef}, rescore oversample ${oversample}); load ${loadAvg()}`);
+const rescore = oversample > 1 ? { oversample, vectors: { vectorOf: embeddingOf } } : undefined;
 const manager = new IndexManager({
   dims,
   metric: 'cos',
-  create: () => new UsearchIndex({ dims, metric: 'cos', quantization: 'f16', expansionSearch: ef }),
+  create: () =>
+    new UsearchIndex({
+      dims,
+      metric: 'cos',
+      quantization: cfg.quantization,
+      connectivity: cfg.connectivity,
+      expansionAdd: cfg.expansionAdd,
+      expansionSearch: ef,
+      ...(rescore === undefined ? {} : { rescore }),
+    }),
   buildChunk: 5000,
 });
-const built = await manager.rebuild({ ids: data.ids, vectors: data.vectors, version: 'bench' });
+const built = await manager.loadAndOffer(
+  dir,
+  { ids: data.ids, vectors: data.vectors, version: 'bench' },
+  { expansionSearch: ef, ...(rescore === undefined ? {} : { rescore }) },
+);
 if (!built.accepted) throw new Error(`index refused: ${built.reason}`);
+log(`validated: recall ${built.report.recall.toFixed(3)} on ${built.report.probes} probes`);
 const W = new Float32Array(dims * dims);
 for (let i = 0; i < dims; i++) W[i * dims + i] = 1;
 const tower = await OnnxUserTower.create({
@@ -104,11 +137,7 @@ for (let i = 0; i < 50_000; i++) {
 for (let i = 0; i < updates.length; i += 5000) await counters.incrementBatch(updates.slice(i, i + 5000));
 
 // fresh content: 5 000 items published in the last 24 h
-const byId = new Map(data.ids.map((id, i) => [id, i]));
-const freshEmbeddingOf = (id: string): Float32Array | undefined => {
-  const i = byId.get(id);
-  return i === undefined ? undefined : data.vectors.subarray(i * dims, (i + 1) * dims);
-};
+const freshEmbeddingOf = embeddingOf;
 const freshSource = new FreshContentSource({ dims, history: async (_ctx, u) => history.get(u), embeddingOf: freshEmbeddingOf });
 for (let i = 0; i < 5000; i++) {
   const src = Math.floor(r() * items);
@@ -194,7 +223,9 @@ const file = writeResult(
     popularity: redis ? 'redis' : 'memory',
     k: K,
     expansionSearch: ef,
-    index: 'usearch-f16',
+    index: configName(cfg),
+    rescoreOversample: oversample,
+    loadAverage: loadAvg(),
     budgetsMs: budgets,
     anonymousShare: 0.1,
   },

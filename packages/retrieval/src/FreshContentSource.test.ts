@@ -48,6 +48,28 @@ describe('FreshContentSource', () => {
   });
 
   describe('addItem', () => {
+    it('answers empty without reading the history when every item is past maxAge, and serves again once one is young', async () => {
+      let reads = 0;
+      const s = new FreshContentSource({
+        dims: 3,
+        maxAgeMs: 24 * H,
+        history: async () => {
+          reads++;
+          return ['x'];
+        },
+        embeddingOf: () => v(1, 0, 0),
+        clock: () => NOW,
+      });
+      s.addItem({ itemId: 'old', publishedAtMs: NOW - 30 * H, embedding: v(1, 0, 0) });
+      expect(await s.retrieve(ctxFor({ userId: 'u' }), 5)).toEqual([]);
+      expect(reads).toBe(0);
+      // a request whose clock is in the item's window still finds it
+      expect((await s.retrieve(ctxFor({ userId: 'u', context: { nowMs: NOW - 20 * H } }), 5)).map((h) => h.itemId)).toEqual(['old']);
+      s.addItem({ itemId: 'young', publishedAtMs: NOW - H, embedding: v(1, 0, 0) });
+      expect((await s.retrieve(ctxFor({ userId: 'u' }), 5)).map((h) => h.itemId)).toEqual(['young']);
+      expect(reads).toBe(2);
+    });
+
     it('rejects malformed items with RECSPINE_ERR_RETRIEVAL_BAD_ITEM and keeps the index unchanged', async () => {
       const s = source();
       await expectCode(() => s.addItem({ itemId: '', publishedAtMs: NOW, embedding: v(1, 0, 0) }), 'RECSPINE_ERR_RETRIEVAL_BAD_ITEM');

@@ -61,6 +61,8 @@ export class FreshContentSource implements RetrievalSource {
   private readonly maxAgeMs: number;
   private readonly maxItems: number;
   private readonly clock: () => number;
+  /** Latest `publishedAtMs` ever added (an upper bound once items are removed): the early exit of {@link retrieve}. */
+  private newestMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: FreshContentSourceOptions) {
     const bad = (field: string, why: string): never => {
@@ -101,6 +103,7 @@ export class FreshContentSource implements RetrievalSource {
     }
     this.index.upsert(item.itemId, item.embedding);
     this.items.set(item.itemId, { publishedAtMs: item.publishedAtMs, meta: item.meta });
+    if (item.publishedAtMs > this.newestMs) this.newestMs = item.publishedAtMs;
     if (this.items.size > this.maxItems) this.prune(this.clock());
   }
 
@@ -135,6 +138,9 @@ export class FreshContentSource implements RetrievalSource {
     if (k <= 0) return [];
     const now = ctx.request.context?.nowMs ?? this.clock();
     const cutoff = now - this.maxAgeMs;
+    // Nothing young enough (e.g. a catalog older than maxAgeMs): skip the history read and a
+    // filtered scan of every item that could only come back empty.
+    if (this.newestMs < cutoff) return [];
     const userId = ctx.request.userId;
     let query: Float32Array | undefined;
     if (userId !== undefined) {

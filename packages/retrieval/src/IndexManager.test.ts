@@ -248,6 +248,34 @@ describe('IndexManager', () => {
       expect(ok.accepted).toBe(true);
       expect(m.version).toBe('nightly');
     });
+
+    it('serves a saved i8 version with the search-time overrides (beam, rescoring) it is given', async () => {
+      const m = manager();
+      const { ids, vectors } = randomItems(1500, D, 3);
+      const built = new UsearchIndex({ dims: D, quantization: 'i8', expansionSearch: 16 });
+      built.upsertBatch(ids, vectors);
+      const dir = join(tmp, 'nightly-i8');
+      await built.save(dir);
+      const byId = new Map(ids.map((id, i) => [id, row(vectors, i, D)]));
+      const noVectors = await m.loadAndOffer(
+        dir,
+        { ids, vectors, version: 'no-vectors' },
+        { expansionSearch: 300, rescore: { oversample: 2 } },
+      );
+      expect(noVectors).toMatchObject({ accepted: false, code: 'RECSPINE_ERR_ANN_SWAP_REFUSED' });
+      expect(m.version).toBeUndefined();
+      const r = await m.loadAndOffer(
+        dir,
+        { ids, vectors, version: 'i8-rescored' },
+        { expansionSearch: 300, rescore: { oversample: 2, vectors: { vectorOf: (id) => byId.get(id) } } },
+      );
+      expect(r.accepted).toBe(true);
+      expect(m.state().lastValidation?.recall).toBeGreaterThanOrEqual(0.99);
+      // Rescored scores are exact cosines (the vectors are unit length): the item itself scores 1.
+      const top = (await m.search(row(vectors, 7, D), 1))[0];
+      expect(top?.itemId).toBe('i7');
+      expect(top?.score).toBeCloseTo(1, 6);
+    });
   });
 
   describe('onSwap', () => {

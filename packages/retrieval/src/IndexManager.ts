@@ -3,7 +3,7 @@ import type { AnnHit, AnnIndex, AnnMetric, AnnSearcher, AnnSearchOptions } from 
 import { RetrievalErrors } from './errors.js';
 import { exactTopKSliced } from './internal/exactTopK.js';
 import { checkMatrix, checkVector } from './internal/vector.js';
-import { loadAnnIndex } from './loadAnnIndex.js';
+import { type LoadOverrides, loadAnnIndex } from './loadAnnIndex.js';
 
 const STAGE = 'retrieval/ann/manager';
 
@@ -288,13 +288,14 @@ export class IndexManager implements AnnSearcher {
 
   /**
    * Loads a saved version from disk and offers it. A corrupt or truncated file is refused with
-   * `RECSPINE_ERR_ANN_CORRUPT_FILE`; the version in service stays.
+   * `RECSPINE_ERR_ANN_CORRUPT_FILE`; the version in service stays. `overrides` are the search-time
+   * settings of `loadAnnIndex` (beam width, usearch rescoring).
    */
-  async loadAndOffer(dir: string, input: IndexBuildInput): Promise<SwapResult> {
+  async loadAndOffer(dir: string, input: IndexBuildInput, overrides: LoadOverrides = {}): Promise<SwapResult> {
     let index: AnnIndex;
     const version = input.version ?? `v${++this.counter}`;
     try {
-      index = await loadAnnIndex(dir);
+      index = await loadAnnIndex(dir, overrides);
     } catch (e) {
       const code =
         (e as { code?: string }).code === 'RECSPINE_ERR_ANN_CORRUPT_FILE'

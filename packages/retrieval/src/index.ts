@@ -4,7 +4,7 @@ export { RetrievalErrors } from './errors.js';
 
 // ANN indexes
 export type { AnnBackend, AnnHit, AnnIndex, AnnIndexInfo, AnnMetric, AnnQuantization, AnnSearchOptions, AnnSearcher } from './AnnIndex.js';
-export type { UsearchIndexOptions } from './UsearchIndex.js';
+export type { RescoreVectors, UsearchIndexOptions, UsearchRescoreOptions } from './UsearchIndex.js';
 export { UsearchIndex } from './UsearchIndex.js';
 export type { HnswlibIndexOptions } from './HnswlibIndex.js';
 export { HnswlibIndex } from './HnswlibIndex.js';

@@ -3,7 +3,7 @@ import { RetrievalErrors } from './errors.js';
 import { ExactIndex } from './ExactIndex.js';
 import { HnswlibIndex } from './HnswlibIndex.js';
 import { readVerified } from './internal/persist.js';
-import { UsearchIndex } from './UsearchIndex.js';
+import { UsearchIndex, type UsearchRescoreOptions } from './UsearchIndex.js';
 
 /** Search-time settings that may differ from the saved ones (they are not part of the graph). */
 export interface LoadOverrides {
@@ -12,6 +12,11 @@ export interface LoadOverrides {
    * to serve a saved usearch index with another recall/latency trade-off.
    */
   readonly expansionSearch?: number;
+  /**
+   * usearch only: rescore candidates against exact vectors (see `UsearchRescoreOptions`). The
+   * vectors are a runtime object, so they are never saved with the index; pass them on every load.
+   */
+  readonly rescore?: UsearchRescoreOptions;
 }
 
 /**
@@ -25,6 +30,7 @@ export interface LoadOverrides {
  * @example
  * ```ts
  * const index = await loadAnnIndex('/var/lib/recs/ann/v42', { expansionSearch: 1500 });
+ * const i8 = await loadAnnIndex(dir, { expansionSearch: 2000, rescore: { oversample: 2, vectors: exactIndex } });
  * ```
  */
 export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): Promise<AnnIndex> {
@@ -51,9 +57,19 @@ export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): 
     });
   }
   const idList = { ids: idsJson.ids as string[], dead: (idsJson.dead ?? []) as number[] };
+  if (overrides.rescore !== undefined && manifest.backend !== 'usearch') {
+    throw RetrievalErrors.create(
+      'RECSPINE_ERR_ANN_CONFIG',
+      `rescore is a usearch option; the index at ${dir} is ${String(manifest.backend)}`,
+      {
+        stage: 'retrieval/ann/persist',
+        field: 'rescore',
+      },
+    );
+  }
   switch (manifest.backend) {
     case 'usearch':
-      return UsearchIndex.restore(manifest, indexPath, idList);
+      return UsearchIndex.restore(manifest, indexPath, idList, overrides.rescore);
     case 'hnswlib':
       return HnswlibIndex.restore(manifest, indexPath, idList);
     case 'exact':

@@ -124,23 +124,25 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     };
   };
   const counters = new ItemCounters();
+  const itemStats = vr.aggregatorSinks.itemStats;
   const aggregator = new StreamAggregator({
     store: vr.featureStore,
     categories: vr.world.categoryNames,
     counters,
     popularity: vr.aggregatorSinks.popularity,
+    // Exploration counts for the Thompson sampler (in-process; anonymous aggregates). Fed only the
+    // events the aggregator applied, so redeliveries and re-published (spilled) copies never
+    // double count.
+    onApplied: (events) => {
+      for (const e of events) {
+        if (e.type === 'impression') itemStats.record(e.itemId, 1, 0);
+        else if (e.type === 'click') itemStats.record(e.itemId, 0, 1);
+      }
+    },
   });
   await bus.start();
-  const itemStats = vr.aggregatorSinks.itemStats;
-  await bus.subscribe(async (batch) => {
-    await aggregator.handle(batch);
-    // Exploration counts for the Thompson sampler (in-process; anonymous aggregates).
-    for (const d of batch) {
-      const e = d.event;
-      if (e.type === 'impression') itemStats.record(e.itemId, 1, 0);
-      else if (e.type === 'click') itemStats.record(e.itemId, 0, 1);
-    }
-  });
+  // attach() subscribes with onReassign, so cached user states are dropped on every rebalance
+  await aggregator.attach(bus);
 
   const eventsAccepted = new Counter({ name: 'recspine_events_accepted_total', help: 'Events accepted by the API', registers: [registry] });
   const eventsRejected = new Counter({

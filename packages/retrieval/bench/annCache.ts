@@ -1,0 +1,117 @@
+/**
+ * Build-once cache of benchmark indexes. A 1M-item graph takes minutes to build on two cores, and
+ * its search beam (ef) and the rescoring oversample are search-time settings, so each graph is
+ * built once, saved with `AnnIndex.save` under `<repo>/.cache/recspine-ann/` (git-ignored) and
+ * served from there by `loadAnnIndex` on every later run. A cache entry is keyed by everything
+ * that shapes the graph (data size, dims, seed, backend, quantisation, M, ef_construction);
+ * `build.json` beside it records how long the build took, for the report.
+ */
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { REPO_ROOT } from '../../../bench/kit.js';
+import type { AnnIndex } from '../src/AnnIndex.js';
+import { HnswlibIndex } from '../src/HnswlibIndex.js';
+import { UsearchIndex } from '../src/UsearchIndex.js';
+import type { ClusteredData } from './data.js';
+
+export interface GraphConfig {
+  readonly backend: 'usearch' | 'hnswlib';
+  readonly quantization: 'f32' | 'f16' | 'i8';
+  readonly connectivity: number;
+  readonly expansionAdd: number;
+}
+
+export interface BuildInfo {
+  readonly buildSeconds: number;
+  readonly rssDeltaMB: number;
+  readonly indexBytes: number;
+  readonly builtAt: string;
+  readonly loadAverage: string;
+}
+
+/** `usearch-i8-m32-a200` ⇄ config. */
+export function parseConfig(s: string): GraphConfig {
+  const m = /^(usearch|hnswlib)-(f32|f16|i8)-m(\d+)-a(\d+)$/.exec(s.trim());
+  if (m === null) throw new Error(`bad config ${s}: expected e.g. usearch-i8-m32-a200 or hnswlib-f32-m32-a200`);
+  const cfg: GraphConfig = {
+    backend: m[1] as GraphConfig['backend'],
+    quantization: m[2] as GraphConfig['quantization'],
+    connectivity: Number(m[3]),
+    expansionAdd: Number(m[4]),
+  };
+  if (cfg.backend === 'hnswlib' && cfg.quantization !== 'f32') throw new Error(`hnswlib is f32 only: ${s}`);
+  return cfg;
+}
+
+export function configName(c: GraphConfig): string {
+  return `${c.backend}-${c.quantization}-m${c.connectivity}-a${c.expansionAdd}`;
+}
+
+export function cacheDir(items: number, dims: number, seed: number): string {
+  return join(REPO_ROOT, '.cache', 'recspine-ann', `clustered-${items}x${dims}-seed${seed}`);
+}
+
+function loadAvg(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Returns the directory of a saved index for `cfg` over `data`, building and saving it first if
+ * the cache has none (or `rebuild`). The build uses all cores (usearch) or one (hnswlib-node).
+ */
+export async function ensureIndex(
+  cfg: GraphConfig,
+  data: ClusteredData,
+  root: string,
+  opts: { rebuild?: boolean; log?: (s: string) => void; chunk?: number } = {},
+): Promise<{ dir: string; build: BuildInfo; cached: boolean }> {
+  const dir = join(root, configName(cfg));
+  const infoPath = join(root, `${configName(cfg)}.build.json`);
+  const log = opts.log ?? ((): void => undefined);
+  if (opts.rebuild !== true && existsSync(join(dir, 'manifest.json')) && existsSync(infoPath)) {
+    return { dir, build: JSON.parse(readFileSync(infoPath, 'utf8')) as BuildInfo, cached: true };
+  }
+  const n = data.ids.length;
+  const dims = data.dims;
+  const chunk = opts.chunk ?? 20_000;
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const index: AnnIndex =
+    cfg.backend === 'usearch'
+      ? new UsearchIndex({
+          dims,
+          metric: 'cos',
+          quantization: cfg.quantization,
+          connectivity: cfg.connectivity,
+          expansionAdd: cfg.expansionAdd,
+          buildThreads: 0,
+        })
+      : new HnswlibIndex({ dims, metric: 'cos', connectivity: cfg.connectivity, expansionAdd: cfg.expansionAdd, initialCapacity: n });
+  const load0 = loadAvg();
+  const t0 = performance.now();
+  for (let off = 0; off < n; off += chunk) {
+    const end = Math.min(n, off + chunk);
+    index.upsertBatch(data.ids.slice(off, end), data.vectors.subarray(off * dims, end * dims));
+    if ((off / chunk) % 10 === 0) log(`${configName(cfg)}: ${end} / ${n} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const rssDeltaMB = (process.memoryUsage().rss - rss0) / 2 ** 20;
+  log(`${configName(cfg)}: built in ${buildSeconds.toFixed(1)} s; saving to ${dir}`);
+  await index.save(dir);
+  let indexBytes = 0;
+  for (const f of readdirSync(dir)) if (f === 'index.bin') indexBytes = statSync(join(dir, f)).size;
+  const build: BuildInfo = {
+    buildSeconds,
+    rssDeltaMB,
+    indexBytes,
+    builtAt: new Date().toISOString(),
+    loadAverage: `${load0} → ${loadAvg()}`,
+  };
+  writeFileSync(infoPath, JSON.stringify(build, null, 2) + '\n');
+  return { dir, build, cached: false };
+}
