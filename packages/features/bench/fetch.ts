@@ -4,7 +4,7 @@
  * 127.0.0.1:6379, (3) a private 3-master Redis Cluster on loopback (started here).
  *
  *   npx tsx bench/fetch.ts [--items 200] [--iters 2000] [--warmup 300] [--cache false]
- *                          [--stores memory,redis,cluster]
+ *                          [--stores memory,redis,cluster] [--snapshots read|write]
  *
  * Closed loop, one read at a time (the latency of one request's feature stage). The local LRU
  * tier is off by default so every read goes to the backend. Per store, three modes run
@@ -39,6 +39,8 @@ const WARMUP = Number(flags.warmup ?? 300);
 const CACHE = flags.cache === 'true';
 const STORES = new Set((flags.stores ?? 'memory,redis,cluster').split(','));
 const CLUSTER_PORTS = [7111, 7112, 7113];
+/** `write`: the Redis stores read hot hash groups with HMGET in every mode (GC per read of that path). */
+const SNAPSHOTS = flags.snapshots === 'write' ? 'write' : 'read';
 
 const schema = testSchema();
 const itemIds = Array.from({ length: ITEMS }, (_, i) => `bench-item-${i}`);
@@ -157,7 +159,12 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
     }
     for (let mode = 0; mode < (viaHmget === undefined ? 3 : 4); mode++) {
       const t = performance.now();
-      const b = await (mode === 3 ? (viaHmget as FeatureStore) : store).read({ userId: 'bench-user', itemIds, creatorIds, context: { region: 'US', hour_of_day: 12 } });
+      const b = await (mode === 3 ? (viaHmget as FeatureStore) : store).read({
+        userId: 'bench-user',
+        itemIds,
+        creatorIds,
+        context: { region: 'US', hour_of_day: 12 },
+      });
       if (mode === 1 || mode === 2) {
         const lease = assembler.assemble({ batch: mode === 1 ? b : rowsOnly(b) });
         lease.release();
@@ -215,7 +222,7 @@ if (STORES.has('memory')) {
 if (STORES.has('redis')) {
   if (!(await tcpOpen(6379))) throw new Error('Redis is not running on 127.0.0.1:6379');
   const prefix = `rs:bench:${process.pid}:`;
-  const single = new RedisFeatureStore(schema, { keyPrefix: prefix, cache: cacheOpt });
+  const single = new RedisFeatureStore(schema, { keyPrefix: prefix, cache: cacheOpt, hashSnapshots: SNAPSHOTS });
   await single.ready();
   const hm = new RedisFeatureStore(schema, { keyPrefix: prefix, cache: cacheOpt, client: single.client, hashSnapshots: 'write' });
   try {
@@ -236,7 +243,11 @@ if (STORES.has('redis')) {
 if (STORES.has('cluster')) {
   const cluster = await startRedisCluster(CLUSTER_PORTS);
   try {
-    const cs = new RedisFeatureStore(schema, { clusterNodes: [{ host: '127.0.0.1', port: CLUSTER_PORTS[0] as number }], cache: cacheOpt });
+    const cs = new RedisFeatureStore(schema, {
+      clusterNodes: [{ host: '127.0.0.1', port: CLUSTER_PORTS[0] as number }],
+      cache: cacheOpt,
+      hashSnapshots: SNAPSHOTS,
+    });
     await cs.ready();
     const hm = new RedisFeatureStore(schema, { cache: cacheOpt, client: cs.client, hashSnapshots: 'write' });
     const m = await measure('cluster', cs, hm);
@@ -263,7 +274,11 @@ const put = (prefix: string, m: Measured | undefined): void => {
     [`${prefix}P999Ms`]: m.fetch.p999,
     ...(m.fetchHmget === undefined
       ? {}
-      : { [`${prefix}HmgetP50Ms`]: m.fetchHmget.p50, [`${prefix}HmgetP99Ms`]: m.fetchHmget.p99, [`${prefix}HmgetP999Ms`]: m.fetchHmget.p999 }),
+      : {
+          [`${prefix}HmgetP50Ms`]: m.fetchHmget.p50,
+          [`${prefix}HmgetP99Ms`]: m.fetchHmget.p99,
+          [`${prefix}HmgetP999Ms`]: m.fetchHmget.p999,
+        }),
     [`${prefix}AssembleP50Ms`]: m.assemble.p50,
     [`${prefix}AssembleP99Ms`]: m.assemble.p99,
     [`${prefix}AssembleP999Ms`]: m.assemble.p999,
@@ -278,5 +293,9 @@ put('redis', results.get('redis'));
 put('cluster', results.get('cluster'));
 const red = results.get('redis') ?? results.get('memory');
 if (red !== undefined) metrics.featuresReturned = red.features;
-const file = writeResult('features-fetch', { items: ITEMS, iters: ITERS, warmup: WARMUP, cache: CACHE, stores: [...STORES] }, metrics);
+const file = writeResult(
+  SNAPSHOTS === 'read' ? 'features-fetch' : 'features-fetch-hmget',
+  { items: ITEMS, iters: ITERS, warmup: WARMUP, cache: CACHE, stores: [...STORES], snapshots: SNAPSHOTS },
+  metrics,
+);
 console.log(`\nwrote ${file}`);

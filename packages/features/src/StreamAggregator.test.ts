@@ -148,7 +148,7 @@ describe('StreamAggregator', () => {
         categories: CATEGORIES,
         onApplied: (events) => {
           seen.push(...events.map((e) => e.id));
-          if (events.some((e) => e.itemId === 'boom')) throw new Error('hook failed');
+          if (events.some((e) => 'itemId' in e && e.itemId === 'boom')) throw new Error('hook failed');
         },
       });
       const events = Array.from({ length: 3 }, (_, i) => ev({ type: 'click', itemId: 'v1', atMs: T0 + i }));

@@ -18,7 +18,7 @@ export type {
   FeatureStoreStats,
   MutationResult,
 } from './FeatureStore.js';
-export type { StoreEngineOptions } from './internal/StoreEngine.js';
+export type { HashSnapshotMode, StoreEngineOptions } from './internal/StoreEngine.js';
 export type { InMemoryFeatureStoreOptions } from './InMemoryFeatureStore.js';
 export { InMemoryFeatureStore } from './InMemoryFeatureStore.js';
 export type { RedisFeatureStoreOptions } from './RedisFeatureStore.js';

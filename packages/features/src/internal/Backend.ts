@@ -21,12 +21,8 @@ export interface EncodedMutation {
    */
   readonly snapshot?: {
     readonly key: string;
-    /** 7-byte packed header (version, fingerprint, field count). */
-    readonly header: Buffer;
-    /** One type code per field (`n`, `v`, `c`, `l`). */
-    readonly types: string;
-    /** The group's hash fields, in snapshot order. */
-    readonly fields: readonly string[];
+    /** The group's packed header, field types and field names for the script (`SnapshotSpec.script`). */
+    readonly spec: Buffer;
   };
 }
 

@@ -173,10 +173,7 @@ export class RedisBackend implements Backend {
       ...m.decay,
     ];
     const sn = m.snapshot;
-    const r =
-      sn === undefined
-        ? await this.client.rsApply(m.key, ...args)
-        : await this.client.rsApplySnap(m.key, sn.key, ...args, sn.header, sn.types, sn.fields.length, ...sn.fields);
+    const r = sn === undefined ? await this.client.rsApply(m.key, ...args) : await this.client.rsApplySnap(m.key, sn.key, ...args, sn.spec);
     return r === 1 ? 'applied' : r === 0 ? 'skipped' : 'conflict';
   }
 

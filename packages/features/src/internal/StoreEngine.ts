@@ -280,7 +280,8 @@ export abstract class StoreEngine implements FeatureStore {
     let raw: (Buffer | null)[] | (Buffer | null)[][] = [];
     const fetchIds = missIdx === undefined ? ids : missIdx.map((i) => ids[i] as string);
     if (fetchIds.length > 0) {
-      if (this.snapshots === 'read' && cache === undefined && StoreEngine.snapshotted(g)) return this.readSnapshots(g, fetchIds, now, timeoutMs);
+      if (this.snapshots === 'read' && cache === undefined && StoreEngine.snapshotted(g))
+        return this.readSnapshots(g, fetchIds, now, timeoutMs);
       const keys = fetchIds.map((id) => this.key(g.entity as StoredEntity, id, g.name));
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {
@@ -545,9 +546,10 @@ export abstract class StoreEngine implements FeatureStore {
     }
     if (m.aux !== undefined && typeof m.aux !== 'string')
       throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `${at}.aux must be a string`, { field: `${at}.aux` });
-    if (this.snapshots === 'off' || !StoreEngine.snapshotted(g)) return { key, encoding: 'hash', set, incr, decay, guard, aux: m.aux, ttlMs: g.ttlMs };
+    if (this.snapshots === 'off' || !StoreEngine.snapshotted(g))
+      return { key, encoding: 'hash', set, incr, decay, guard, aux: m.aux, ttlMs: g.ttlMs };
     const sp = snapshotSpec(g);
-    const snapshot = { key: this.snapshotKey(m.entity, m.id, g.name), header: sp.header, types: sp.types, fields: g.hashFields };
+    const snapshot = { key: this.snapshotKey(m.entity, m.id, g.name), spec: sp.script };
     return { key, encoding: 'hash', set, incr, decay, guard, aux: m.aux, ttlMs: g.ttlMs, snapshot };
   }
 }

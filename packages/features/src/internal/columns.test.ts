@@ -6,7 +6,16 @@ import { InMemoryFeatureStore } from '../InMemoryFeatureStore.js';
 import { itemProfile, testSchema } from '../../test/fixtures.js';
 import type { Backend } from './Backend.js';
 import { DecodeStatus, decayTo, decodeHashField, decodePacked, encodeHashField, encodePacked } from './codec.js';
-import { allocGroupColumns, cellValue, decodeHashColumns, decodePackedColumns, parseNumber } from './columns.js';
+import {
+  allocGroupColumns,
+  cellValue,
+  decodeHashColumns,
+  decodePackedColumns,
+  decodeSnapshotColumns,
+  parseNumber,
+  snapshotColumns,
+  snapshotSpec,
+} from './columns.js';
 
 const SPECS: FeatureSpec[] = [
   { name: 'n', type: 'number', default: 0, freshness: 'stable' },
@@ -103,6 +112,58 @@ describe('columns', () => {
         ),
         { numRuns: 500 },
       );
+    });
+  });
+
+  describe('decodeSnapshotColumns', () => {
+    it('decodes a packed snapshot of a hash record exactly like the hash record, decay included (property)', () => {
+      const spec = snapshotSpec(H);
+      expect(spec.features.map((f) => f.name)).toEqual(H.hashFields);
+      fc.assert(
+        fc.property(
+          valueArb,
+          fc.option(fc.double({ noNaN: true, noDefaultInfinity: true })),
+          fc.option(fc.integer({ min: 0, max: 10_000 })),
+          fc.integer({ min: 0, max: 20_000 }),
+          (vals, d, t, now) => {
+            // the hash as the store writes it ...
+            const fields: (Buffer | null)[] = H.hashFields.map((name, i) => {
+              if (name === 'd') return d === null ? null : Buffer.from(String(d));
+              if (name === 'd~t') return t === null ? null : Buffer.from(String(t));
+              const v = (vals as Record<string, FeatureValue>)[name];
+              if (v === undefined) return null;
+              const enc = encodeHashField(H.features[i] as FeatureSpec, v);
+              return typeof enc === 'string' ? Buffer.from(enc) : enc;
+            });
+            // ... and its snapshot as the write script packs it (each field parsed, undecayed)
+            const m = new Map<number, FeatureValue>();
+            spec.features.forEach((f, i) => {
+              const v = decodeHashField(f, fields[i]);
+              if (v !== undefined) m.set(i, v);
+            });
+            const snap = encodePacked(spec.features, spec.fingerprint, m);
+            const viaHash = allocGroupColumns(H, 1);
+            decodeHashColumns(H, fields, now, viaHash, 0);
+            const viaSnap = allocGroupColumns(H, 1);
+            expect(decodeSnapshotColumns(H, spec, snap, now, snapshotColumns(spec, viaSnap), 0)).toBe(1);
+            expect(rowOf(H, viaSnap, 0)).toEqual(rowOf(H, viaHash, 0));
+            if (d !== null && t !== null && now > t) expect(rowOf(H, viaSnap, 0).d).toBe(decayTo(d, t, now, 1000));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it('rejects a record of another layout (a packed record of the group, another version) so the caller falls back', () => {
+      const spec = snapshotSpec(H);
+      const sc = snapshotColumns(spec, allocGroupColumns(H, 1));
+      const plain = encodePacked(HOT, H.fingerprint, new Map<number, FeatureValue>([[0, 1]]));
+      expect(decodeSnapshotColumns(H, spec, plain, 0, sc, 0)).toBe(2);
+      const other = encodePacked(spec.features, spec.fingerprint, new Map<number, FeatureValue>([[0, 1]]));
+      other[0] = 9;
+      expect(decodeSnapshotColumns(H, spec, other, 0, sc, 0)).toBe(2);
+      expect(decodeSnapshotColumns(H, spec, null, 0, sc, 0)).toBe(0);
+      expect(sc.cols.every((c) => c.present[0] === 0)).toBe(true);
     });
   });
 

@@ -379,6 +379,8 @@ export interface SnapshotSpec {
   readonly header: Buffer;
   /** One type code per hash field for the script: `n` number, `v` vector, `c` category, `l` idList. */
   readonly types: string;
+  /** What the write script gets: header .. types .. NUL .. field names joined by NUL. */
+  readonly script: Buffer;
   /** Per decayed feature: its feature index and half-life (timestamp k belongs to `decayed[k]`). */
   readonly decayed: readonly { readonly fi: number; readonly halfLifeMs: number }[];
 }
@@ -395,14 +397,21 @@ export function snapshotSpec(g: CompiledGroup): SnapshotSpec {
     });
     const features: FeatureSpec[] = [
       ...g.features,
-      ...decayed.map(({ fi }): FeatureSpec => ({ name: `${(g.features[fi] as FeatureSpec).name}~t`, type: 'number', default: 0, freshness: 'hot' })),
+      ...decayed.map(({ fi }): FeatureSpec => ({
+        name: `${(g.features[fi] as FeatureSpec).name}~t`,
+        type: 'number',
+        default: 0,
+        freshness: 'hot',
+      })),
     ];
     const fp = fingerprint(features);
     const header = Buffer.alloc(7);
     header.writeUInt8(VERSION, 0);
     header.writeUInt32LE(fp, 1);
     header.writeUInt16LE(features.length, 5);
-    s = { features, fingerprint: fp, header, types: features.map((f) => TYPE_CODE[f.type]).join(''), decayed };
+    const types = features.map((f) => TYPE_CODE[f.type]).join('');
+    const script = Buffer.concat([header, Buffer.from(`${types}\u0000${features.map((f) => f.name).join('\u0000')}`, 'utf8')]);
+    s = { features, fingerprint: fp, header, types, script, decayed };
     snapshotSpecs.set(g, s);
   }
   return s;
@@ -430,7 +439,14 @@ export function snapshotColumns(spec: SnapshotSpec, gc: GroupColumns): GroupColu
  * Returns 1 when decoded; 0 (absent) or 2 (wrong header: another version or schema, or
  * malformed) leave the row empty, and the caller falls back to reading the hash.
  */
-export function decodeSnapshotColumns(g: CompiledGroup, spec: SnapshotSpec, buf: Buffer | null | undefined, now: number, sc: GroupColumns, row: number): 0 | 1 | 2 {
+export function decodeSnapshotColumns(
+  g: CompiledGroup,
+  spec: SnapshotSpec,
+  buf: Buffer | null | undefined,
+  now: number,
+  sc: GroupColumns,
+  row: number,
+): 0 | 1 | 2 {
   const st = decodePackedColumns(spec, buf, sc, row);
   if (st !== 1) return st;
   const nf = g.features.length;

@@ -65,20 +65,32 @@ return 1
  * it reads as missing) where the hash decoder would report it missing: a non-finite number or one
  * longer than 40 bytes, a vector whose byte length is not a multiple of 4 (another wrong length
  * decodes as missing), an id list without its leading U+001F. Numbers are parsed with Lua's
- * `tonumber` (C `strtod`, correctly rounded like JS `Number`) only in the plain decimal forms the
- * store itself writes (`String(x)`, `HINCRBYFLOAT`, `%.17g`); where the two languages differ
- * (hex, `0b`, surrounding spaces — only a hand-written field can hold them) the script deletes
- * the snapshot instead, and readers fall back to the hash. (Malformed fields read as missing
+ * `tonumber` (C `strtod`, correctly rounded like JS `Number`) only when they consist of the
+ * characters `0-9 . e E + -`, where strtod's decimal grammar and JS's `StrDecimalLiteral` accept
+ * the same strings (the forms the store itself writes: `String(x)`, `HINCRBYFLOAT`, `%.17g`).
+ * Anything else (hex, `0b`, spaces, `Infinity` — only a hand-written field can hold it) makes the
+ * script delete the snapshot instead, and readers fall back to the hash. (Malformed fields read as missing
  * either way, but only the hash path counts them in `decodeErrors`.)
  *
- * ARGV from `i`: header (7 bytes: version, fingerprint, count), types (one of n/v/c/l per field),
- *                nFields, field*
+ * ARGV[i]: the group's snapshot spec, one binary string built once per group (`snapshotSpec`):
+ *          header (7 bytes: version, fingerprint, count) .. types (one of n/v/c/l per field) ..
+ *          NUL .. the hash field names joined by NUL. One argument instead of ~20 per call: it
+ *          measured cheaper for the client to encode and for Redis to parse.
  * @internal
  */
 const SNAPSHOT_LUA = `
-local header = ARGV[i]; local types = ARGV[i + 1]; local nf = tonumber(ARGV[i + 2]); i = i + 3
+local spec = ARGV[i]
+local header = string.sub(spec, 1, 7)
+local z = string.find(spec, '\\0', 8, true)
+local types = string.sub(spec, 8, z - 1)
+local nf = #types
 local fields = {}
-for j = 1, nf do fields[j] = ARGV[i + j - 1] end
+local pos = z + 1
+for j = 1, nf do
+  local e = string.find(spec, '\\0', pos, true) or (#spec + 1)
+  fields[j] = string.sub(spec, pos, e - 1)
+  pos = e + 1
+end
 local vals = redis.call('HMGET', key, unpack(fields))
 local bm = {}
 for j = 1, math.floor((nf + 7) / 8) do bm[j] = 0 end
@@ -91,8 +103,7 @@ for j = 1, nf do
     local enc = nil
     if t == 110 then -- n
       if #v <= 40 then
-        if not (string.find(v, '^%-?%d+%.?%d*$') or string.find(v, '^%-?%d*%.%d+$')
-            or string.find(v, '^%-?%d+%.?%d*[eE][%-+]?%d+$') or string.find(v, '^%-?%d*%.%d+[eE][%-+]?%d+$')) then
+        if string.find(v, '[^%d%.eE%+%-]') then
           redis.call('DEL', KEYS[2])
           return 1
         end
