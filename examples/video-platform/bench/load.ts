@@ -17,6 +17,7 @@
  * Loopback only; every phase is bounded in time, and the server is idle again before each step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags, printTable, writeResult } from '../../../bench/kit.js';
@@ -110,13 +111,18 @@ export async function inputsFrom(url: string): Promise<LoadInputs> {
 async function listeningWorkers(port: number): Promise<number> {
   const seen = new Set<string>();
   for (let i = 0; i < 12; i++) {
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } })).text();
-      const line = text.split('\n').find((l) => l.startsWith('process_start_time_seconds'));
-      if (line !== undefined) seen.add(line);
-    } catch {
-      /* a worker restarting */
-    }
+    // a fresh connection each time (agent: false): fetch keeps one alive, which would pin one worker
+    const line = await new Promise<string | undefined>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body.split('\n').find((l) => l.startsWith('process_start_time_seconds'))));
+      });
+      req.on('error', () => resolve(undefined));
+      req.setTimeout(5_000, () => req.destroy());
+    });
+    if (line !== undefined) seen.add(line);
   }
   return seen.size;
 }
