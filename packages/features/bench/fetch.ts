@@ -40,6 +40,12 @@ const CACHE = flags.cache === 'true';
 const STORES = new Set((flags.stores ?? 'memory,redis,cluster').split(','));
 const CLUSTER_PORTS = [7111, 7112, 7113];
 /** `write`: the Redis stores read hot hash groups with HMGET in every mode (GC per read of that path). */
+/**
+ * `--fetch-only true`: run only the plain fetch mode. The interleaved modes (especially rows+asm)
+ * leave garbage whose collection lands on whichever read comes next, so the fetch p99 of the
+ * interleaved run includes other modes' GC; this isolates it.
+ */
+const FETCH_ONLY = flags['fetch-only'] === 'true';
 const SNAPSHOTS = flags.snapshots === 'write' ? 'write' : 'read';
 
 const schema = testSchema();
@@ -157,7 +163,7 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
       await flushGc();
       gcStart = gcMs;
     }
-    for (let mode = 0; mode < (viaHmget === undefined ? 3 : 4); mode++) {
+    for (let mode = 0; mode < (FETCH_ONLY ? 1 : viaHmget === undefined ? 3 : 4); mode++) {
       const t = performance.now();
       const b = await (mode === 3 ? (viaHmget as FeatureStore) : store).read({
         userId: 'bench-user',
@@ -294,8 +300,8 @@ put('cluster', results.get('cluster'));
 const red = results.get('redis') ?? results.get('memory');
 if (red !== undefined) metrics.featuresReturned = red.features;
 const file = writeResult(
-  SNAPSHOTS === 'read' ? 'features-fetch' : 'features-fetch-hmget',
-  { items: ITEMS, iters: ITERS, warmup: WARMUP, cache: CACHE, stores: [...STORES], snapshots: SNAPSHOTS },
+  FETCH_ONLY ? 'features-fetch-only' : SNAPSHOTS === 'read' ? 'features-fetch' : 'features-fetch-hmget',
+  { items: ITEMS, iters: ITERS, warmup: WARMUP, cache: CACHE, stores: [...STORES], snapshots: SNAPSHOTS, fetchOnly: FETCH_ONLY },
   metrics,
 );
 console.log(`\nwrote ${file}`);

@@ -41,6 +41,8 @@ const ITEMS = 20_000;
 // --src <dir>: measure another copy of the package sources (e.g. `git show`-exported from an earlier
 // commit into a directory inside packages/features), to compare revisions in the same load window
 const SRC = flags.src ?? '../src';
+/** The store's hot-group snapshot mode (`read`, the default, keeps packed snapshots; `off` writes plain hashes only). */
+const SNAPSHOTS = (flags.snapshots ?? 'read') as 'read' | 'write' | 'off';
 const { KafkaEventBus, RedisFeatureStore, StreamAggregator } = (await import(`${SRC}/index.js`)) as typeof Features;
 const BROKER = `127.0.0.1:${process.env.KAFKA_PORT ?? '9092'}`;
 
@@ -71,7 +73,7 @@ interface StepResult {
 async function step(rate: number): Promise<StepResult> {
   const run = `fresh${process.pid}r${rate}t${Date.now().toString(36)}`;
   const prefix = `rs:bench:${run}:`;
-  const store = new RedisFeatureStore(testSchema(), { keyPrefix: prefix, cache: false });
+  const store = new RedisFeatureStore(testSchema(), { keyPrefix: prefix, cache: false, hashSnapshots: SNAPSHOTS });
   await store.ready();
   const agg = new StreamAggregator({ store, categories: CATEGORIES });
   const bus = new KafkaEventBus({
@@ -225,6 +227,7 @@ const file = writeResult(
     commitIntervalMs: COMMIT_INTERVAL ?? 100,
     producer: 'child process',
     src: SRC,
+    hashSnapshots: SNAPSHOTS,
   },
   {
     eventsPerSec: at.rate,
