@@ -105,24 +105,32 @@ export async function inputsFrom(url: string): Promise<LoadInputs> {
 }
 
 /**
- * How many cluster workers answer: distinct `process_start_time_seconds` over a few fresh
- * connections (node:cluster hands each new connection to a listening worker, round robin).
+ * How many cluster workers answer: distinct pids from `/healthz` over a few fresh connections
+ * (node:cluster hands each new connection to a listening worker, round robin). Not
+ * `process_start_time_seconds`: it has whole-second resolution, and workers forked in the same
+ * second report the same value.
  */
 async function listeningWorkers(port: number): Promise<number> {
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   for (let i = 0; i < 12; i++) {
     // a fresh connection each time (agent: false): fetch keeps one alive, which would pin one worker
-    const line = await new Promise<string | undefined>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+    const pid = await new Promise<number | undefined>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body.split('\n').find((l) => l.startsWith('process_start_time_seconds'))));
+        res.on('end', () => {
+          try {
+            resolve((JSON.parse(body) as { pid?: number }).pid);
+          } catch {
+            resolve(undefined);
+          }
+        });
       });
       req.on('error', () => resolve(undefined));
       req.setTimeout(5_000, () => req.destroy());
     });
-    if (line !== undefined) seen.add(line);
+    if (pid !== undefined) seen.add(pid);
   }
   return seen.size;
 }

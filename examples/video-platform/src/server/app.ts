@@ -212,7 +212,8 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
   });
 
   app.get('/metrics', async (_req, reply) => reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics()));
-  app.get('/healthz', async () => ({ ok: true }));
+  // pid: which node:cluster worker answered (the load bench counts listening workers with it)
+  app.get('/healthz', async () => ({ ok: true, pid: process.pid }));
   app.get('/readyz', async (_req, reply) => {
     const checks = await deps.readiness();
     const ready = Object.values(checks).every((c) => c.ok);
