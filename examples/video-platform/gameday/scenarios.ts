@@ -616,7 +616,8 @@ export const overload: Scenario = async (ctx) => {
   const m = await ctx.server.metrics();
   const shedMetric =
     (metricValue(m, 'recspine_shed_total', { reason: 'in_flight' }) ?? 0) +
-    (metricValue(m, 'recspine_shed_total', { reason: 'loop_delay' }) ?? 0);
+    (metricValue(m, 'recspine_shed_total', { reason: 'loop_delay' }) ?? 0) +
+    (metricValue(m, 'recspine_shed_total', { reason: 'adaptive_limit' }) ?? 0);
   const checks = [
     check(
       `admitted p99 ≤ SLA ${ctx.slaMs} ms at 2× capacity`,
