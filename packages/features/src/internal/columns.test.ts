@@ -147,7 +147,8 @@ describe('columns', () => {
             const viaSnap = allocGroupColumns(H, 1);
             expect(decodeSnapshotColumns(H, spec, snap, now, snapshotColumns(spec, viaSnap), 0)).toBe(1);
             expect(rowOf(H, viaSnap, 0)).toEqual(rowOf(H, viaHash, 0));
-            if (d !== null && t !== null && now > t) expect(rowOf(H, viaSnap, 0).d).toBe(decayTo(d, t, now, 1000));
+            // the hash stores the decimal string, so -0 is stored (and read back) as 0
+            if (d !== null && t !== null && now > t) expect(rowOf(H, viaSnap, 0).d).toBe(decayTo(Number(String(d)), t, now, 1000));
           },
         ),
         { numRuns: 500 },
