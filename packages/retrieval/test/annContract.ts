@@ -191,7 +191,12 @@ export function annContract(name: string, make: (dims: number, metric: AnnMetric
   });
 
   describe('property: agreement with exact search', () => {
-    it('top-10 at high ef has recall ≥ 0.9 against exact top-10 on random small catalogs', () => {
+    // Stated bound: every random catalog ≥ 0.8, and ≥ 0.95 on average over the runs. The graph
+    // build is not seeded (level assignment is random in the library), so one small random graph
+    // can occasionally miss a neighbour or two at top-10 (seen once in CI: 0.84); the average is
+    // what the ANN promises, the per-case floor catches a broken search.
+    it('top-10 at high ef agrees with exact top-10 on random small catalogs: each ≥ 0.8, mean ≥ 0.95', () => {
+      const recalls: number[] = [];
       fc.assert(
         fc.property(
           fc.integer({ min: 20, max: 400 }),
@@ -211,11 +216,13 @@ export function annContract(name: string, make: (dims: number, metric: AnnMetric
               const truth = new Set(exact.search(query, k).map((h) => h.itemId));
               recall += ann.search(query, k).filter((h) => truth.has(h.itemId)).length / k;
             }
-            expect(recall / queries).toBeGreaterThanOrEqual(0.9);
+            recalls.push(recall / queries);
+            expect(recall / queries).toBeGreaterThanOrEqual(0.8);
           },
         ),
         { numRuns: 25, seed: 4242 },
       );
+      expect(recalls.reduce((a, b) => a + b, 0) / recalls.length).toBeGreaterThanOrEqual(0.95);
     });
   });
 }
