@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { LatencyRecorder } from '../../../bench/kit.js';
+import { mulberry32 as rng } from '../src/mulberry32.js';
 
 export interface Mix {
   readonly homepage: number;
@@ -41,18 +42,6 @@ export interface LoadResult {
   readonly overall: { p50: number; p99: number; p999: number; count: number };
   readonly perSlot: Record<string, { p50: number; p99: number; p999: number; count: number }>;
   readonly perStageP99Ms: Record<string, number>;
-}
-
-/** Deterministic PRNG (mulberry32) so two runs send the same request sequence. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function runOpenLoop(opts: {

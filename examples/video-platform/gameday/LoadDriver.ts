@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { SEED_MIX, type LoadInputs, type Mix } from '../bench/loadgen.js';
+import { mulberry32 as rng } from '../src/mulberry32.js';
 
 /** One response. `t` is the scheduled send time, seconds since the driver started. */
 export interface Rec {
@@ -37,17 +38,6 @@ export interface RunningLoad {
   readonly records: readonly Rec[];
   /** Stops sending, waits for in-flight responses (bounded), returns every record. */
   stop(): Promise<readonly Rec[]>;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Starts an open-loop load at `rate` QPS against `baseUrl` (loopback only) until `stop()` or `maxSeconds`. */

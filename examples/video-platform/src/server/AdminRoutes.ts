@@ -4,6 +4,7 @@ import { STREAM_GROUPS } from '@recspine/features';
 import type { VideoRecommender } from '../serving/index.js';
 import type { FaultInjectingRanker, RankerFault } from './FaultInjectingRanker.js';
 import type { LoadTrimmer } from './LoadTrimmer.js';
+import { mulberry32 } from '../mulberry32.js';
 
 /** What the operator endpoints act on. */
 export interface AdminDeps {
@@ -216,14 +217,7 @@ function servedEmbeddings(vr: VideoRecommender, kind: RebuildKind): { ids: strin
   }
   const vectors = new Float32Array(rows.length * dims);
   // Deterministic permutation / noise (mulberry32), so two game days corrupt the same way.
-  let a = 0x5eed;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(0x5eed);
   const order = rows.map((_, i) => i);
   if (kind === 'shuffle') {
     for (let i = order.length - 1; i > 0; i--) {

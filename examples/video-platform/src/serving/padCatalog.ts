@@ -1,5 +1,6 @@
 import { VideoPlatformErrors } from '../errors.js';
 import type { WorldData } from '../world/WorldData.js';
+import { mulberry32 as rng } from '../mulberry32.js';
 
 /** Largest padded catalog accepted (memory: ~2 KiB per item across catalog, index and stores). */
 export const MAX_PADDED_ITEMS = 5_000_000;
@@ -14,18 +15,6 @@ export interface PaddedCatalog {
   readonly realItems: number;
   /** For each synthetic item `v<realItems + s>`, the real item it was drawn around. */
   readonly sourceOf: Uint32Array;
-}
-
-/** Deterministic PRNG (mulberry32): the same seed pads the same catalog, so caches stay valid. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Standard normal from two uniforms (Box–Muller). */
