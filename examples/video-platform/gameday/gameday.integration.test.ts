@@ -57,7 +57,7 @@ describe.skipIf(!available)('game day (CI variants, production mode, private Red
     expect(failed(r)).toEqual([]);
   });
 
-  // CI-sized overload: 2× of 45 QPS, so the tiny-preset server really is overloaded (at 2× of the
+  // CI-sized overload: 2× of 60 QPS, so the tiny-preset server really is overloaded (2× 45 shed nothing in one of two CI runs) (at 2× of the
   // suite's 30 QPS it absorbed everything and shed nothing). The two latency targets — admitted
   // p99 ≤ SLA and sheds ≤ 50 ms — are judged by the full game day (GAMEDAY.md), not here: with the
   // load generator in this process on the server's 2 cores they measured 104–105 ms admitted p99
@@ -66,7 +66,7 @@ describe.skipIf(!available)('game day (CI variants, production mode, private Red
   const LATENCY_TARGETS = ['admitted p99', 'sheds are fast'];
   it('7. overload at 2× capacity: fast 503 + Retry-After, trimming, recovery, shed metrics, spike cap (latency judged by the full game day)', async () => {
     const r = await gd.run('overload', (ctx) =>
-      (SCENARIOS.overload as NonNullable<(typeof SCENARIOS)[string]>)({ ...ctx, capacityQps: 45, qps: Math.round(45 * 0.8) }),
+      (SCENARIOS.overload as NonNullable<(typeof SCENARIOS)[string]>)({ ...ctx, capacityQps: 60, qps: Math.round(60 * 0.8) }),
     );
     const missed = r.checks.filter((c) => !c.pass && !LATENCY_TARGETS.some((t) => c.target.startsWith(t)));
     expect(missed.map((c) => `${c.target}: ${c.measured}`)).toEqual([]);
