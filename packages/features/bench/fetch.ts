@@ -149,6 +149,8 @@ interface Measured {
   assembleRows: Summary;
   features: number;
   gcMsPerRead: number;
+  /** This process's CPU (user + system) per read: less sensitive to the machine's load than latency. */
+  cpuMsPerRead: number;
 }
 
 async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStore): Promise<Measured> {
@@ -156,12 +158,14 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
   const recs = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()] as const;
   let features = 0;
   let gcStart = 0;
+  let cpuStart = process.cpuUsage();
   // GC entries reach the observer on a later macrotask; let them in before reading the total.
   const flushGc = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
   for (let i = 0; i < WARMUP + ITERS; i++) {
     if (i === WARMUP) {
       await flushGc();
       gcStart = gcMs;
+      cpuStart = process.cpuUsage();
     }
     for (let mode = 0; mode < (FETCH_ONLY ? 1 : viaHmget === undefined ? 3 : 4); mode++) {
       const t = performance.now();
@@ -184,14 +188,17 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
       }
     }
   }
+  const cpu = process.cpuUsage(cpuStart);
+  const reads = (FETCH_ONLY ? 1 : viaHmget === undefined ? 3 : 4) * ITERS;
   await flushGc();
   return {
+    cpuMsPerRead: (cpu.user + cpu.system) / 1000 / reads,
     fetch: recs[0].summaryMs(),
     fetchHmget: viaHmget === undefined ? undefined : recs[3].summaryMs(),
     assemble: recs[1].summaryMs(),
     assembleRows: recs[2].summaryMs(),
     features,
-    gcMsPerRead: (gcMs - gcStart) / ((viaHmget === undefined ? 3 : 4) * ITERS),
+    gcMsPerRead: (gcMs - gcStart) / reads,
   };
 }
 
@@ -215,6 +222,7 @@ const report = (label: string, m: Measured): void => {
     'rows+asm p50': m.assembleRows.p50,
     'rows+asm p99': m.assembleRows.p99,
     'gc ms/read': m.gcMsPerRead,
+    'cpu ms/read': m.cpuMsPerRead,
     features: m.features,
   });
 };
@@ -292,6 +300,7 @@ const put = (prefix: string, m: Measured | undefined): void => {
     [`${prefix}AssembleRowsP99Ms`]: m.assembleRows.p99,
     [`${prefix}AssembleRowsP999Ms`]: m.assembleRows.p999,
     [`${prefix}GcMsPerRead`]: m.gcMsPerRead,
+    [`${prefix}CpuMsPerRead`]: m.cpuMsPerRead,
   });
 };
 put('memory', results.get('memory'));

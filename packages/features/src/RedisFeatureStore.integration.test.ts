@@ -42,6 +42,99 @@ describe.skipIf(!available)('RedisFeatureStore (single node, 127.0.0.1:6379)', (
     storeContract(() => make(false), { creatorIdFrom: () => make(true) });
   });
 
+  describe('batched writes and raw-encoded reads', () => {
+    it('applies a write of many hash mutations in order: repeated guarded records, replays, conflicts, > 64 records', async () => {
+      const p = prefix();
+      const store = new RedisFeatureStore(testSchema(), { keyPrefix: p, cache: false });
+      const viaHash = new RedisFeatureStore(testSchema(), { keyPrefix: p, cache: false, hashSnapshots: 'write' });
+      await Promise.all([store.ready(), viaHash.ready()]);
+      const at = Date.now();
+      const items = Array.from({ length: 100 }, (_, i) => `bw-${i}`);
+      const muts = [
+        ...items.map((id, i) => ({
+          entity: 'item' as const,
+          id,
+          group: 'item_stream',
+          incr: { impressions_total: i },
+          decay: { atMs: at, add: { impressions_recent: 1 } },
+          guard: { stream: 'p0', seq: i },
+        })),
+        // one record 30 times in one write: applied in order, each guard above the last
+        ...Array.from({ length: 30 }, (_, k) => ({
+          entity: 'creator' as const,
+          id: 'bw-c',
+          group: 'creator_stream',
+          incr: { views_total: 1 },
+          guard: { stream: 'p0', seq: k + 1 },
+        })),
+        { entity: 'creator' as const, id: 'bw-c', group: 'creator_stream', incr: { views_total: 100 }, guard: { stream: 'p0', seq: 5 } },
+        { entity: 'creator' as const, id: 'bw-c', group: 'creator_stream', incr: { views_total: 100 }, guard: { stream: 'p0', seq: 32, fromSeq: 28 } },
+        ...Array.from({ length: 20 }, (_, k) => ({
+          entity: 'user' as const,
+          id: `bw-u${k}`,
+          group: 'user_stream',
+          set: { clicks_24h: k },
+          aux: `{"k":${k}}`,
+        })),
+      ];
+      const res = await store.write(muts);
+      expect(res).toEqual([...Array<string>(130).fill('applied'), 'skipped', 'conflict', ...Array<string>(20).fill('applied')]);
+      const a = await store.read({ itemIds: items, creatorIds: items.map(() => 'bw-c'), groups: ['item_stream', 'creator_stream'], nowMs: at });
+      const b = await viaHash.read({ itemIds: items, creatorIds: items.map(() => 'bw-c'), groups: ['item_stream', 'creator_stream'], nowMs: at });
+      expect(a.items).toEqual(b.items);
+      expect(a.items.map((r) => r.impressions_total)).toEqual(items.map((_, i) => i));
+      expect(a.items.every((r) => r.creator_views_total === 30 && r.impressions_recent === 1)).toBe(true);
+      expect(store.stats().snapshotFallbacks).toBe(0);
+      // a replay of the whole write changes nothing: every guarded record is skipped
+      const again = await store.write(muts.filter((m) => m.entity !== 'user'));
+      expect(again.slice(0, 130).every((r) => r === 'skipped')).toBe(true);
+      expect((await store.read({ itemIds: ['bw-7'], groups: ['item_stream'], nowMs: at })).items[0]?.impressions_total).toBe(7);
+      for (let k = 0; k < 20; k++) expect(await store.readAux('user', `bw-u${k}`, 'user_stream')).toBe(`{"k":${k}}`);
+      const u = await store.read({ userId: 'bw-u3', itemIds: [], groups: ['user_stream'] });
+      expect(u.user.clicks_24h).toBe(3);
+      await Promise.all([store.close(), viaHash.close()]);
+    });
+
+    it('recovers from a crash between the item and the user write without double counting (guard conflict path, real Redis)', async () => {
+      const store = new RedisFeatureStore(testSchema(), { keyPrefix: prefix(), cache: false });
+      const agg = new StreamAggregator({ store, categories: CATEGORIES });
+      const t0 = Date.now();
+      const batch = Array.from({ length: 6 }, (_, i) => ({
+        event: { id: `gc-${i}`, type: 'click' as const, userId: 'gc-u', itemId: 'gc-v', atMs: t0 + i },
+        stream: 's:0',
+        seq: i,
+      }));
+      // A first consumer applied events 0..2 to the item, then died before writing the user state.
+      await store.write([{ entity: 'item', id: 'gc-v', group: 'item_stream', incr: { clicks_total: 3 }, guard: { stream: 's:0', seq: 2, fromSeq: 0 } }]);
+      await agg.handle(batch); // straddles the item's mark: re-applied one event at a time
+      await agg.handle(batch); // a plain redelivery: skipped
+      const r = await store.read({ userId: 'gc-u', itemIds: ['gc-v'], groups: ['item_stream', 'user_stream'] });
+      expect(r.items[0]?.clicks_total).toBe(6);
+      expect(r.user.clicks_24h).toBe(6);
+      expect(agg.stats().guardConflicts).toBe(1);
+      await store.close();
+    });
+
+    it('reads ids with multi-byte UTF-8 and braces through the raw MGET encoding, and through a client with its own keyPrefix', async () => {
+      const p = prefix();
+      const ids = ['ü-ß', '😀x', 'a}b', '{c}', 'x'.repeat(300), 'plain'];
+      const store = new RedisFeatureStore(testSchema(), { keyPrefix: p, cache: false });
+      await store.ready();
+      await store.write(ids.map((id, i) => ({ entity: 'item' as const, id, group: 'item_profile', set: itemProfile(i) })));
+      const want = ids.map((_, i) => itemProfile(i).f3);
+      const got = await store.read({ itemIds: [...ids, 'absent'], groups: ['item_profile'] });
+      expect(got.items.map((r) => r.f3)).toEqual([...want, undefined]);
+      // a caller-supplied client with ioredis keyPrefix: the store's prefix goes after it
+      const client = new Redis(6379, '127.0.0.1', { keyPrefix: p });
+      const inner = new RedisFeatureStore(testSchema(), { client, keyPrefix: '', cache: false });
+      await inner.ready();
+      const viaPrefix = await inner.read({ itemIds: ids, groups: ['item_profile'] });
+      expect(viaPrefix.items.map((r) => r.f3)).toEqual(want);
+      await Promise.all([store.close(), inner.close()]);
+      client.disconnect();
+    });
+  });
+
   describe('deleteUser (CCPA)', () => {
     it('leaves no key of the user in Redis', async () => {
       const p = prefix();

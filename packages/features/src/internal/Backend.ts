@@ -26,10 +26,25 @@ export interface EncodedMutation {
   };
 }
 
+/**
+ * The keys of one group's records in a batch read: `head + ids[i] + tail` (e.g. `rs:f:i:{` + id +
+ * `}:item_profile`). Passed un-joined so a backend can encode the request without building one key
+ * string per record (see `RedisBackend`).
+ */
+export interface KeyList {
+  readonly head: string;
+  readonly ids: readonly string[];
+  readonly tail: string;
+}
+
+export const keyStrings = (k: KeyList): string[] => k.ids.map((id) => k.head + id + k.tail);
+
 /** Storage primitives the shared engine needs; implemented in memory and on Redis. */
 export interface Backend {
   /** Aligned with `keys`; `null` for an absent key. */
   getPacked(keys: readonly string[]): Promise<(Buffer | null)[]>;
+  /** `getPacked` over `head + id + tail` for each id (a batch read of one packed or snapshot group). */
+  getPackedList(keys: KeyList): Promise<(Buffer | null)[]>;
   /** Aligned with `keys`; each row aligned with `fields`. */
   getHash(keys: readonly string[], fields: readonly string[]): Promise<(Buffer | null)[][]>;
   getAux(key: string): Promise<string | undefined>;

@@ -1,5 +1,5 @@
 import type { MutationResult } from '../FeatureStore.js';
-import { AUX_FIELD, guardField, type Backend, type EncodedMutation } from './Backend.js';
+import { AUX_FIELD, guardField, keyStrings, type Backend, type EncodedMutation, type KeyList } from './Backend.js';
 
 interface Rec {
   packed?: Buffer;
@@ -28,6 +28,10 @@ export class MemoryBackend implements Backend {
 
   getPacked(keys: readonly string[]): Promise<(Buffer | null)[]> {
     return Promise.resolve(keys.map((k) => this.live(k)?.packed ?? null));
+  }
+
+  getPackedList(keys: KeyList): Promise<(Buffer | null)[]> {
+    return this.getPacked(keyStrings(keys));
   }
 
   getHash(keys: readonly string[], fields: readonly string[]): Promise<(Buffer | null)[][]> {

@@ -17,7 +17,7 @@ import type {
   MutationResult,
 } from '../FeatureStore.js';
 import { FeaturesErrors } from '../errors.js';
-import type { Backend, EncodedMutation } from './Backend.js';
+import type { Backend, EncodedMutation, KeyList } from './Backend.js';
 import { checkValue, encodeHashField, encodePacked } from './codec.js';
 import {
   allocGroupColumns,
@@ -101,6 +101,11 @@ export abstract class StoreEngine implements FeatureStore {
   /** The storage key of one record. The `{id}` hash tag keeps all groups of one entity in one cluster slot. */
   key(entity: StoredEntity, id: string, group: string): string {
     return `${this.prefix}${ENTITY_CODE[entity]}:{${id}}:${group}`;
+  }
+
+  /** The keys of `ids`' records of group `g` (`suffix`: `~p` for snapshots), un-joined. */
+  private keyList(g: CompiledGroup, ids: readonly string[], suffix = ''): KeyList {
+    return { head: `${this.prefix}${ENTITY_CODE[g.entity as StoredEntity]}:{`, ids, tail: `}:${g.name}${suffix}` };
   }
 
   /** The key of a hash record's packed snapshot: same hash tag, so same slot as the record. */
@@ -282,12 +287,17 @@ export abstract class StoreEngine implements FeatureStore {
     if (fetchIds.length > 0) {
       if (this.snapshots === 'read' && cache === undefined && StoreEngine.snapshotted(g))
         return this.readSnapshots(g, fetchIds, now, timeoutMs);
-      const keys = fetchIds.map((id) => this.key(g.entity as StoredEntity, id, g.name));
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(resolve, timeoutMs, 'timeout');
       });
-      const fetched = g.encoding === 'packed' ? this.backend.getPacked(keys) : this.backend.getHash(keys, g.hashFields);
+      const fetched =
+        g.encoding === 'packed'
+          ? this.backend.getPackedList(this.keyList(g, fetchIds))
+          : this.backend.getHash(
+              fetchIds.map((id) => this.key(g.entity as StoredEntity, id, g.name)),
+              g.hashFields,
+            );
       let got: (Buffer | null)[] | (Buffer | null)[][] | 'timeout';
       try {
         got = await Promise.race([fetched, timeout]);
@@ -362,7 +372,7 @@ export abstract class StoreEngine implements FeatureStore {
     const spec = snapshotSpec(g);
     const entity = g.entity as StoredEntity;
     const work = async (): Promise<{ gc: GroupColumns; errors: number; fallbacks: number }> => {
-      const snaps = await this.backend.getPacked(ids.map((id) => this.snapshotKey(entity, id, g.name)));
+      const snaps = await this.backend.getPackedList(this.keyList(g, ids, '~p'));
       const gc = allocGroupColumns(g, m);
       const sc = snapshotColumns(spec, gc);
       const fall: number[] = [];

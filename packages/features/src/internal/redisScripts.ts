@@ -151,3 +151,150 @@ export const APPLY_PLAIN_LUA = APPLY_LUA + APPLY_END;
  * {@link APPLY_LUA}, then the snapshot arguments of `SNAPSHOT_LUA`.
  */
 export const APPLY_SNAPSHOT_LUA = APPLY_LUA + SNAPSHOT_LUA + APPLY_END;
+
+/**
+ * Many hash-group mutations in ONE script call (the streaming aggregator writes one record per
+ * item, creator and user of a batch: hundreds of calls per batch). Each record is applied exactly
+ * as {@link APPLY_LUA} would (own guard, own result, own snapshot refresh); what is saved is the
+ * per-call cost on both sides — Redis parses one command and enters Lua once, the snapshot spec is
+ * parsed once per call instead of once per record, and the client sends one command instead of one
+ * promise-carrying command per record. Fields set together go out as one `HSET`, and a decayed
+ * counter's value and time are read with one `HMGET`.
+ *
+ * KEYS: the records (plain), or record, snapshot pairs (with snapshots), in application order.
+ * ARGV[1]: the snapshot spec (see SNAPSHOT_LUA) with its 7-byte header as 14 hex digits, so the
+ *   argument is valid UTF-8 text and ioredis encodes the call as one string instead of switching
+ *   to its slower mixed string/Buffer encoding for the whole call (`specText` in RedisBackend);
+ *   or '' (plain); then per record: the number of
+ *   its arguments n, then n arguments laid out like APPLY_LUA's ARGV.
+ * Returns one result per record (1 applied, 0 skipped, 2 conflict). Records of one call are
+ * applied in order, so several mutations of one record in one call see each other's effects.
+ * @internal
+ */
+export const APPLY_MULTI_LUA = `
+local snap = ARGV[1] ~= ''
+local header, types, nf, fields
+if snap then
+  local spec = ARGV[1]
+  header = string.gsub(string.sub(spec, 1, 14), '..', function(h) return string.char(tonumber(h, 16)) end)
+  local z = string.find(spec, '\\0', 15, true)
+  types = string.sub(spec, 15, z - 1)
+  nf = #types
+  fields = {}
+  local pos = z + 1
+  for j = 1, nf do
+    local e = string.find(spec, '\\0', pos, true) or (#spec + 1)
+    fields[j] = string.sub(spec, pos, e - 1)
+    pos = e + 1
+  end
+end
+
+local function refresh(key, skey, ttl)
+  local vals = redis.call('HMGET', key, unpack(fields))
+  local bm = {}
+  for j = 1, math.floor((nf + 7) / 8) do bm[j] = 0 end
+  local parts = {}
+  local np = 0
+  for j = 1, nf do
+    local v = vals[j]
+    if v then
+      local t = string.byte(types, j)
+      local enc = nil
+      if t == 110 then -- n
+        if #v <= 40 then
+          if string.find(v, '[^%d%.eE%+%-]') then
+            redis.call('DEL', skey)
+            return
+          end
+          local x = tonumber(v)
+          if x and x == x and x ~= math.huge and x ~= -math.huge then enc = struct.pack('<d', x) end
+        end
+      elseif t == 118 then -- v
+        if #v % 4 == 0 and #v <= 262140 then enc = struct.pack('<H', #v / 4) .. v end
+      elseif t == 99 then -- c
+        if #v <= 65535 then enc = struct.pack('<H', #v) .. v end
+      elseif v == '' then -- l: the empty list
+        enc = struct.pack('<H', 0)
+      elseif string.byte(v, 1) == 31 then
+        local ids = {}
+        local cnt = 0
+        local pos = 2
+        while true do
+          local s = string.find(v, '\\031', pos, true)
+          local piece = s and string.sub(v, pos, s - 1) or string.sub(v, pos)
+          cnt = cnt + 1
+          ids[cnt] = struct.pack('<H', #piece) .. piece
+          if not s then break end
+          pos = s + 1
+        end
+        if cnt <= 65535 then enc = struct.pack('<H', cnt) .. table.concat(ids) end
+      end
+      if enc then
+        np = np + 1
+        parts[np] = enc
+        local b = math.floor((j - 1) / 8) + 1
+        bm[b] = bm[b] + 2 ^ ((j - 1) % 8)
+      end
+    end
+  end
+  local rec = header .. string.char(unpack(bm)) .. table.concat(parts)
+  if ttl > 0 then redis.call('SET', skey, rec, 'PX', ttl) else redis.call('SET', skey, rec) end
+end
+
+local function apply(key, skey, o)
+  local gs = ARGV[o]
+  if gs ~= '' then
+    local gf = '~o:' .. gs
+    local mark = tonumber(redis.call('HGET', key, gf) or '-1') or -1
+    local seq = tonumber(ARGV[o + 1])
+    if seq <= mark then return 0 end
+    if tonumber(ARGV[o + 2]) <= mark then return 2 end
+    redis.call('HSET', key, gf, ARGV[o + 1])
+  end
+  local ttl = tonumber(ARGV[o + 3])
+  local i = o + 6
+  local n = tonumber(ARGV[i]); i = i + 1
+  if ARGV[o + 4] == '1' then
+    if n > 0 then redis.call('HSET', key, '~aux', ARGV[o + 5], unpack(ARGV, i, i + 2 * n - 1))
+    else redis.call('HSET', key, '~aux', ARGV[o + 5]) end
+  elseif n > 0 then
+    redis.call('HSET', key, unpack(ARGV, i, i + 2 * n - 1))
+  end
+  i = i + 2 * n
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    local r = redis.pcall('HINCRBYFLOAT', key, ARGV[i], ARGV[i + 1])
+    if type(r) == 'table' and r.err then redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+    i = i + 2
+  end
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    local f = ARGV[i]
+    local d = tonumber(ARGV[i + 1]); local at = tonumber(ARGV[i + 2]); local hl = tonumber(ARGV[i + 3])
+    local tf = f .. '~t'
+    local cur = redis.call('HMGET', key, f, tf)
+    local v = tonumber(cur[1] or '0') or 0
+    local t = tonumber(cur[2] or '')
+    local tn = at
+    if t == nil then v = v + d
+    elseif at >= t then v = v * math.pow(2, -(at - t) / hl) + d
+    else v = v + d * math.pow(2, -(t - at) / hl); tn = t end
+    redis.call('HSET', key, f, string.format('%.17g', v), tf, string.format('%.17g', tn))
+    i = i + 4
+  end
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+  if skey then refresh(key, skey, ttl) end
+  return 1
+end
+
+local out = {}
+local o = 2
+local kpr = snap and 2 or 1
+for r = 1, #KEYS / kpr do
+  local n = tonumber(ARGV[o])
+  if snap then out[r] = apply(KEYS[2 * r - 1], KEYS[2 * r], o + 1)
+  else out[r] = apply(KEYS[r], nil, o + 1) end
+  o = o + 1 + n
+end
+return out
+`;
