@@ -1,9 +1,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { AnnHit, AnnIndex, AnnMetric, AnnSearcher, AnnSearchOptions } from './AnnIndex.js';
 import { RetrievalErrors } from './errors.js';
+import { HnswlibIndex, type HnswlibIndexOptions } from './HnswlibIndex.js';
 import { exactTopKSliced } from './internal/exactTopK.js';
+import { buildOffThread, OffThreadBuildFailure, type WorkerSpec } from './internal/offThreadBuild.js';
 import { checkMatrix, checkVector } from './internal/vector.js';
 import { type LoadOverrides, loadAnnIndex } from './loadAnnIndex.js';
+import { UsearchIndex, type UsearchIndexOptions } from './UsearchIndex.js';
 
 const STAGE = 'retrieval/ann/manager';
 
@@ -29,14 +33,51 @@ export interface ValidationOptions {
   readonly seed?: number;
 }
 
+/**
+ * A backend and its options as plain data (the manager supplies `dims` and `metric`): what a
+ * worker thread needs to build an index, since a `create` function cannot cross threads. The
+ * options are those of {@link UsearchIndex} (without `rescore`) and {@link HnswlibIndex}.
+ * `buildThreads` (usearch) defaults to 1 in a worker build (0 = all cores).
+ */
+export type AnnBuildSpec =
+  | ({ readonly backend: 'usearch' } & Omit<UsearchIndexOptions, 'dims' | 'metric' | 'rescore'>)
+  | ({ readonly backend: 'hnswlib' } & Omit<HnswlibIndexOptions, 'dims' | 'metric'>);
+
+/** Options of worker-thread builds (`buildIn: 'worker'`). */
+export interface BuildWorkerOptions {
+  /** A build not finished after this long is refused (`RECSPINE_ERR_ANN_SWAP_REFUSED`). Default 30 min. */
+  readonly timeoutMs?: number;
+  /** Where the worker saves the version before the manager loads it (removed afterwards). Default `os.tmpdir()`. */
+  readonly tmpDir?: string;
+  /**
+   * Run the build at the lowest CPU priority, so it takes CPU the serving thread leaves idle.
+   * Linux: nice 19 on the worker's own thread id (and the native threads it starts), not the
+   * process. Elsewhere silently unchanged. Default true.
+   */
+  readonly lowPriority?: boolean;
+  /** V8 heap limits of the worker (the vectors are shared, outside its heap). Default: Node's. */
+  readonly resourceLimits?: ResourceLimits;
+}
+
 /** Options of an {@link IndexManager}. */
 export interface IndexManagerOptions {
   readonly dims: number;
   readonly metric: AnnMetric;
-  /** Creates an empty index of the wanted backend and options, for each new version. */
-  readonly create: () => AnnIndex;
+  /**
+   * Creates an empty index of the wanted backend and options, for each version built on the main
+   * thread. Optional when `spec` is given (then built from it); needed for other backends (`ExactIndex`).
+   */
+  readonly create?: () => AnnIndex;
+  /** The backend as data: needed for worker builds; also used for main-thread builds when `create` is absent. */
+  readonly spec?: AnnBuildSpec;
+  /**
+   * Where `rebuild` inserts: `'worker'` (a low-priority worker thread; needs `spec`) or `'main'`
+   * (the serving thread, in `buildChunk` slices). Default `'worker'` when `spec` is given, else `'main'`.
+   */
+  readonly buildIn?: 'main' | 'worker';
+  readonly worker?: BuildWorkerOptions;
   readonly validation?: ValidationOptions;
-  /** Items inserted per slice between event-loop yields while building. Default 2 000. */
+  /** Main-thread builds: items inserted per slice between event-loop yields. Default 2 000. */
   readonly buildChunk?: number;
   /** Wall clock (ms since epoch), for the delta journal and state. Default `Date.now`. */
   readonly clock?: () => number;
@@ -88,6 +129,19 @@ export type SwapResult =
       readonly report?: ValidationReport;
     };
 
+/** How the last build ran (before its validation). */
+export interface BuildReport {
+  readonly version: string;
+  readonly buildIn: 'main' | 'worker';
+  /** Wall time from the start of the build to a loaded index, before replay and validation. */
+  readonly buildMs: number;
+  /** Worker builds: main-thread time of loading the built version (checksums + one native load). */
+  readonly loadMs?: number;
+  /** Worker builds: the build thread's nice value (19 on Linux); absent where it could not be lowered. */
+  readonly workerNice?: number;
+  readonly atMs: number;
+}
+
 /** What {@link IndexManager.state} reports, for metrics and dashboards. */
 export interface IndexManagerState {
   readonly version: string | undefined;
@@ -102,9 +156,44 @@ export interface IndexManagerState {
   readonly rollbacks: number;
   readonly lastValidation: ValidationReport | undefined;
   readonly lastRefusal: { readonly version: string; readonly code: string; readonly reason: string; readonly atMs: number } | undefined;
+  readonly lastBuild: BuildReport | undefined;
 }
 
 type Delta = { readonly atMs: number; readonly itemId: string; readonly vector: Float32Array | undefined };
+
+/** Validation's probes with their exact top-K input rows, when computed elsewhere (the build worker). */
+type Truth = { readonly probes: readonly Float32Array[]; readonly rows: readonly (readonly number[])[] };
+
+/** The index a spec describes, with the manager's dims and metric. Throws `RECSPINE_ERR_ANN_CONFIG`. */
+function fromSpec(spec: AnnBuildSpec, dims: number, metric: AnnMetric): UsearchIndex | HnswlibIndex {
+  if (spec.backend === 'usearch') {
+    const { backend: _b, ...o } = spec;
+    return new UsearchIndex({ ...o, dims, metric });
+  }
+  if (spec.backend === 'hnswlib') {
+    const { backend: _b, ...o } = spec;
+    return new HnswlibIndex({ ...o, dims, metric });
+  }
+  throw RetrievalErrors.create(
+    'RECSPINE_ERR_ANN_CONFIG',
+    `spec.backend must be 'usearch' or 'hnswlib', got ${String((spec as { backend?: unknown }).backend)}`,
+    { stage: STAGE, field: 'spec.backend' },
+  );
+}
+
+/** What the worker needs, resolved by the backend class itself (so the saved manifest matches its `save`). */
+function workerSpec(spec: AnnBuildSpec, dims: number, metric: AnnMetric): WorkerSpec {
+  const index = fromSpec(spec, dims, metric);
+  // `options()` is what the class writes into a manifest; asked of the class, not re-derived here.
+  const options = (index as unknown as { options(): Record<string, number> }).options();
+  return {
+    backend: spec.backend,
+    quantization: index.quantization,
+    options,
+    buildThreads: spec.backend === 'usearch' ? (spec.buildThreads ?? 1) : 1,
+    seed: spec.backend === 'hnswlib' ? (spec.seed ?? 100) : 0,
+  };
+}
 
 interface Version {
   readonly name: string;
@@ -125,11 +214,13 @@ interface Version {
  *   the current one, and `state().lastRefusal` says why;
  * - deltas go to the serving and the previous version (so rollback loses nothing) and to a journal
  *   replayed onto a version being built;
- * - at most one build or swap runs at a time (`RECSPINE_ERR_ANN_BUSY`).
+ * - at most one build or swap runs at a time (`RECSPINE_ERR_ANN_BUSY`);
+ * - a worker build that crashes, errs or times out is a refusal; it never touches the serving version.
  *
  * @example
  * ```ts
- * const manager = new IndexManager({ dims: 64, metric: 'cos', create: () => new UsearchIndex({ dims: 64, quantization: 'f16' }) });
+ * // builds on a low-priority worker thread (spec: the backend as data); `create` builds on the serving thread
+ * const manager = new IndexManager({ dims: 64, metric: 'cos', spec: { backend: 'usearch', quantization: 'f16' } });
  * await manager.rebuild({ ids, vectors });                      // first version
  * const r = await manager.rebuild({ ids, vectors: nightly });   // later: validated, swapped or refused
  * if (!r.accepted) log.warn(r.reason);
@@ -154,6 +245,10 @@ export class IndexManager implements AnnSearcher {
   private rollbacks = 0;
   private lastValidation: ValidationReport | undefined;
   private lastRefusal: IndexManagerState['lastRefusal'];
+  private lastBuild: BuildReport | undefined;
+  private readonly create: () => AnnIndex;
+  private readonly buildIn: 'main' | 'worker';
+  private readonly workerSpec: WorkerSpec | undefined;
   private readonly listeners: ((version: string, index: AnnIndex) => void)[] = [];
   private readonly clock: () => number;
 
@@ -186,6 +281,31 @@ export class IndexManager implements AnnSearcher {
     this.metric = options.metric;
     this.opts = options;
     this.clock = options.clock ?? Date.now;
+    const { spec, create } = options;
+    this.buildIn = options.buildIn ?? (spec === undefined ? 'main' : 'worker');
+    if (this.buildIn !== 'main' && this.buildIn !== 'worker') {
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `buildIn must be 'main' or 'worker', got ${String(this.buildIn)}`, {
+        stage: STAGE,
+        field: 'buildIn',
+      });
+    }
+    if (spec === undefined && (create === undefined || this.buildIn === 'worker')) {
+      throw RetrievalErrors.create(
+        'RECSPINE_ERR_ANN_CONFIG',
+        this.buildIn === 'worker' ? "buildIn 'worker' needs a spec (create() cannot cross threads)" : 'create or spec is needed',
+        { stage: STAGE, field: 'spec' },
+      );
+    }
+    // Validates the spec now (RECSPINE_ERR_ANN_CONFIG), not at the first rebuild.
+    this.workerSpec = spec === undefined ? undefined : workerSpec(spec, options.dims, options.metric);
+    this.create = create ?? (() => fromSpec(spec as AnnBuildSpec, options.dims, options.metric));
+    const timeout = options.worker?.timeoutMs;
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `worker.timeoutMs must be a positive number, got ${String(timeout)}`, {
+        stage: STAGE,
+        field: 'worker.timeoutMs',
+      });
+    }
   }
 
   /** The version in service, or undefined before the first swap. */
@@ -232,9 +352,16 @@ export class IndexManager implements AnnSearcher {
   }
 
   /**
-   * Builds a new version from `input` in slices (yielding to the event loop between slices, so
-   * serving continues), replays the deltas streamed since the snapshot, validates it in shadow,
-   * and swaps it in if it passes. Returns the outcome; a refusal is not an exception.
+   * Builds a new version from `input`, replays the deltas streamed since the snapshot, validates
+   * it in shadow, and swaps it in if it passes. Returns the outcome; a refusal is not an exception.
+   *
+   * - `buildIn: 'worker'`: inserts, validation's exact scans and the save run on a low-priority
+   *   worker thread; the serving thread loads the result and runs the probe searches. A worker
+   *   crash, error or timeout, or an unloadable result, is a refusal (`RECSPINE_ERR_ANN_SWAP_REFUSED`
+   *   / `RECSPINE_ERR_ANN_CORRUPT_FILE`); its temporary directory is removed.
+   * - `buildIn: 'main'`: inserts in `buildChunk` slices on the serving thread, yielding between them.
+   *
+   * Bad input (wrong shape, NaN, bad or duplicate ids) throws a coded error in both modes.
    */
   async rebuild(input: IndexBuildInput): Promise<SwapResult> {
     this.enter();
@@ -254,7 +381,9 @@ export class IndexManager implements AnnSearcher {
           },
         );
       }
-      const index = this.opts.create();
+      const t0 = performance.now();
+      if (this.buildIn === 'worker' && n > 0) return await this.rebuildInWorker(version, input, startedAt, t0);
+      const index = this.create();
       if (index.dims !== this.dims)
         return this.refuse(version, 'RECSPINE_ERR_ANN_DIMENSION', `create() made a ${index.dims}-d index, expected ${this.dims}`);
       const chunk = this.opts.buildChunk ?? 2000;
@@ -263,10 +392,47 @@ export class IndexManager implements AnnSearcher {
         index.upsertBatch(input.ids.slice(off, end), input.vectors.subarray(off * this.dims, end * this.dims));
         await nextTurn();
       }
+      this.lastBuild = { version, buildIn: 'main', buildMs: performance.now() - t0, atMs: this.clock() };
       return await this.validateAndSwap(version, index, input, input.snapshotAtMs ?? startedAt);
     } finally {
       this.busy = false;
     }
+  }
+
+  private async rebuildInWorker(version: string, input: IndexBuildInput, startedAt: number, t0: number): Promise<SwapResult> {
+    const n = input.ids.length;
+    const probes = input.probes ?? this.sampleProbes(input.vectors, n);
+    for (const p of probes) checkVector(p, this.dims, STAGE, 'probe');
+    const w = this.opts.worker ?? {};
+    let built;
+    try {
+      built = await buildOffThread({
+        spec: this.workerSpec as WorkerSpec,
+        dims: this.dims,
+        metric: this.metric,
+        ids: input.ids,
+        vectors: input.vectors,
+        probes,
+        k: Math.max(1, Math.min(this.v.k, n)),
+        sliceRows: Math.max(1, this.v.sliceRows),
+        timeoutMs: w.timeoutMs ?? 30 * 60_000,
+        tmpDir: w.tmpDir,
+        lowPriority: w.lowPriority ?? true,
+        resourceLimits: w.resourceLimits,
+      });
+    } catch (e) {
+      if (e instanceof OffThreadBuildFailure) return this.refuse(version, e.code, e.message);
+      throw e;
+    }
+    this.lastBuild = {
+      version,
+      buildIn: 'worker',
+      buildMs: performance.now() - t0,
+      loadMs: built.loadMs,
+      ...(built.workerNice === undefined ? {} : { workerNice: built.workerNice }),
+      atMs: this.clock(),
+    };
+    return this.validateAndSwap(version, built.index, input, input.snapshotAtMs ?? startedAt, { probes, rows: built.truth });
   }
 
   /**
@@ -337,6 +503,7 @@ export class IndexManager implements AnnSearcher {
       rollbacks: this.rollbacks,
       lastValidation: this.lastValidation,
       lastRefusal: this.lastRefusal,
+      lastBuild: this.lastBuild,
     };
   }
 
@@ -356,7 +523,13 @@ export class IndexManager implements AnnSearcher {
     return { accepted: false, version, code, reason, ...(report === undefined ? {} : { report }) };
   }
 
-  private async validateAndSwap(version: string, index: AnnIndex, input: IndexBuildInput, snapshotAtMs: number): Promise<SwapResult> {
+  private async validateAndSwap(
+    version: string,
+    index: AnnIndex,
+    input: IndexBuildInput,
+    snapshotAtMs: number,
+    truth?: Truth,
+  ): Promise<SwapResult> {
     // Replay deltas streamed since the snapshot (published / taken down meanwhile).
     let removed = 0;
     for (const d of this.journal) {
@@ -367,7 +540,7 @@ export class IndexManager implements AnnSearcher {
         removed++;
       }
     }
-    const report = await this.validate(version, index, input, removed);
+    const report = await this.validate(version, index, input, removed, truth);
     this.lastValidation = report;
     if (!report.accepted) return this.refuse(version, 'RECSPINE_ERR_ANN_SWAP_REFUSED', report.reasons.join('; '), report);
     // The swap: one assignment. Searches are synchronous, so each runs wholly on one version.
@@ -380,19 +553,27 @@ export class IndexManager implements AnnSearcher {
     return { accepted: true, version, report };
   }
 
-  private async validate(version: string, index: AnnIndex, input: IndexBuildInput, removed: number): Promise<ValidationReport> {
+  private async validate(
+    version: string,
+    index: AnnIndex,
+    input: IndexBuildInput,
+    removed: number,
+    pre?: Truth,
+  ): Promise<ValidationReport> {
     const t0 = performance.now();
     const d = this.dims;
     const n = input.ids.length;
     const reasons: string[] = [];
     const k = Math.max(1, Math.min(this.v.k, n));
-    const probes = input.probes ?? this.sampleProbes(input.vectors, n);
+    const probes = pre?.probes ?? input.probes ?? this.sampleProbes(input.vectors, n);
     for (const p of probes) checkVector(p, d, STAGE, 'probe');
     const cur = this.serving?.index;
     let recallSum = 0;
     let overlapSum = 0;
-    for (const p of probes) {
-      const truthRows = await exactTopKSliced(input.vectors, d, this.metric, p, k, this.v.sliceRows, () => nextTurn());
+    for (let i = 0; i < probes.length; i++) {
+      const p = probes[i] as Float32Array;
+      // The exact scan: done by the build worker (worker builds), else sliced here.
+      const truthRows = pre?.rows[i] ?? (await exactTopKSliced(input.vectors, d, this.metric, p, k, this.v.sliceRows, () => nextTurn()));
       const truth = new Set(truthRows.map((r) => input.ids[r] as string));
       const got = index.search(p, k);
       let hit = 0;

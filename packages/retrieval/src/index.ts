@@ -17,6 +17,9 @@ export { AnnWorkerPool } from './AnnWorkerPool.js';
 
 // Index lifecycle
 export type {
+  AnnBuildSpec,
+  BuildReport,
+  BuildWorkerOptions,
   IndexBuildInput,
   IndexManagerOptions,
   IndexManagerState,
