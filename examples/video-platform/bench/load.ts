@@ -10,6 +10,17 @@
  *
  * `--url http://127.0.0.1:PORT` measures a server that is already running instead of starting one
  * (then `--mode/--items/--workers` only label the result).
+ *
+ * Fixed-rate mode (CPU work per request, profiling): `--rates 4,8,16` runs only these open-loop
+ * steps (each `--step-seconds`, after a warm-up), no capacity search, and reports per step the
+ * latency, the per-stage p99, and the server's CPU time per request (user + system of the server
+ * process and its cluster workers from /proc, over the step: Linux; with `--url`, pass `--server-pid`) next to
+ * the load average. `--cpu-prof-dir /tmp/prof` runs the server with `node --cpu-prof` (a
+ * `.cpuprofile` per process, cluster workers included, written when the server exits);
+ * `--server-node-args=--trace-gc,--max-semi-space-size=32` passes other `node` flags. Writes
+ * bench-results/<--name, default load-fixed>.json.
+ *
+ *   npx tsx bench/load.ts --items 1000000 --workers 1 --rates 5,10,20 --step-seconds 20
  * `--items N` serves the trained demo world with its catalog padded to N items (see
  * `src/serving/padCatalog.ts`); the first run at a new size builds the ANN index and seeds Redis
  * once (cached under `.data/ann-cache/` and by a Redis marker key), later runs start in 1–2 min.
@@ -18,6 +29,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags, printTable, writeResult } from '../../../bench/kit.js';
@@ -35,6 +47,14 @@ const childEnv: Record<string, string> = {
   ...(flags['redis-url'] ? { REDIS_URL: flags['redis-url'] } : {}),
   ...(flags['kafka-topic'] ? { KAFKA_TOPIC: flags['kafka-topic'] } : {}),
 };
+const fixedRates = flags.rates === undefined ? undefined : flags.rates.split(',').map(Number);
+// --cpu-prof-dir DIR: the server (and its cluster workers) run with `node --cpu-prof`
+const profDir = flags['cpu-prof-dir'];
+// --server-node-args=--trace-gc,--max-semi-space-size=32: more `node` flags for the server (comma-separated)
+const serverNodeArgs = [
+  ...(profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir]),
+  ...(flags['server-node-args'] === undefined ? [] : flags['server-node-args'].split(',').filter((a) => a.length > 0)),
+];
 const SLA_P99_MS = 50;
 // --url: measure a server that is already running (started by hand, e.g. with --items 1000000)
 const base = flags.url ?? `http://127.0.0.1:${port}`;
@@ -46,12 +66,15 @@ export async function startChild(args: {
   port: number;
   extra?: string[];
   env?: Record<string, string>;
+  /** Extra `node` flags for the server process (cluster workers inherit them), e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
   /** Startup bound (index build and seeding at 1M items take minutes the first time). Default 180 s. */
   readyTimeoutMs?: number;
 }): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...(args.nodeArgs ?? []),
       '--import',
       'tsx',
       join(import.meta.dirname, '..', 'src', 'server', 'main.ts'),
@@ -161,6 +184,7 @@ async function main(): Promise<void> {
           port,
           extra: items === undefined ? [] : ['--items', String(items)],
           env: childEnv,
+          nodeArgs: serverNodeArgs,
           // first start at 1M items: pad, seed Redis, build and cache the index
           readyTimeoutMs: items !== undefined && items > 100_000 ? 900_000 : 180_000,
         })
@@ -170,6 +194,11 @@ async function main(): Promise<void> {
     const inputs = await inputsFrom(base);
     console.log(`server up (${mode}, preset ${preset}, ${workers} worker(s)); warming up`);
     await runOpenLoop({ baseUrl: base, rate: 20, seconds: 5, inputs });
+    if (fixedRates !== undefined) {
+      // --server-pid: CPU accounting for a server started by hand (--url)
+      await fixedRateSteps(fixedRates, inputs, child?.pid ?? (flags['server-pid'] ? Number(flags['server-pid']) : undefined), startupS, t0);
+      return;
+    }
 
     const ladder: LoadResult[] = [];
     const step = async (rate: number): Promise<LoadResult> => {
@@ -286,10 +315,110 @@ async function main(): Promise<void> {
   } finally {
     if (child !== undefined) {
       child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 1000));
+      // a CPU profile is written while the server exits: give it time
+      const until = Date.now() + (profDir !== undefined ? 30_000 : 1_000);
+      while (child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }
+}
+
+/** `nodejs_gc_duration_seconds_sum` by GC kind (prom-client default metrics) of the worker that answers. */
+async function gcSeconds(url: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([\d.e+-]+)$/gm)) out[m[1] as string] = Number(m[2]);
+  } catch {
+    /* no metrics */
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) of a process and all its descendants, from /proc (Linux). */
+function treeCpuSeconds(rootPid: number): number {
+  const ticks = 100; // USER_HZ: 100 on Linux
+  const parentOf = new Map<number, number>();
+  const cpuOf = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // fields after the command (which may hold spaces) start after the last ')'
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(d), Number(f[1]));
+      cpuOf.set(Number(d), (Number(f[11]) + Number(f[12])) / ticks);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  let sum = 0;
+  for (const [pid, cpu] of cpuOf) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parentOf.get(p)) {
+      if (p === rootPid) {
+        sum += cpu;
+        break;
+      }
+    }
+  }
+  return sum;
+}
+
+/** Fixed-rate steps (`--rates`): latency, per-stage p99 and server CPU per request at each rate. */
+async function fixedRateSteps(
+  rates: readonly number[],
+  inputs: LoadInputs,
+  pid: number | undefined,
+  startupS: number,
+  t0: number,
+): Promise<void> {
+  const rows: Record<string, string | number>[] = [];
+  const results: Record<string, unknown>[] = [];
+  for (const rate of rates) {
+    await waitIdle(base);
+    const cpu0 = pid === undefined ? undefined : treeCpuSeconds(pid);
+    const gc0 = await gcSeconds(base);
+    const w0 = performance.now();
+    const r = await runOpenLoop({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
+    const wallS = (performance.now() - w0) / 1000;
+    const cpuS = pid === undefined || cpu0 === undefined ? undefined : treeCpuSeconds(pid) - cpu0;
+    const load = loadavg();
+    const gc1 = await gcSeconds(base);
+    // GC pause time by kind over the step, per request (one worker's /metrics: exact with --workers 1)
+    const gcMsPerRequest = Object.fromEntries(
+      Object.entries(gc1).map(([k, v]) => [k, r.ok > 0 ? Number((((v - (gc0[k] ?? 0)) * 1000) / r.ok).toFixed(2)) : 0]),
+    );
+    const cpuMsPerRequest = cpuS === undefined || r.ok === 0 ? null : (cpuS * 1000) / r.ok;
+    rows.push({
+      rate,
+      achieved: Number(r.achievedQps.toFixed(1)),
+      p50: r.overall.p50,
+      p99: r.overall.p99,
+      p999: r.overall.p999,
+      errors: r.errors,
+      degradedShare: r.ok > 0 ? Number((r.degraded / r.ok).toFixed(3)) : 0,
+      cpuMsPerReq: cpuMsPerRequest === null ? '–' : Number(cpuMsPerRequest.toFixed(1)),
+      serverCpuShare: cpuS === undefined ? '–' : Number((cpuS / wallS).toFixed(2)),
+      gcMsPerReq: Object.values(gcMsPerRequest).reduce((a, b) => a + b, 0),
+      majorGcMsPerReq: gcMsPerRequest['major'] ?? 0,
+      load1: Number((load[0] ?? 0).toFixed(1)),
+    });
+    results.push({ ...r, cpuSeconds: cpuS ?? null, wallSeconds: wallS, cpuMsPerRequest, gcMsPerRequest, loadAverage: load });
+    console.log(
+      `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, CPU ${cpuMsPerRequest?.toFixed(1) ?? '–'} ms/request, load ${(load[0] ?? 0).toFixed(1)}`,
+    );
+  }
+  printTable(`fixed rates (${mode}, ${workers} worker(s), items ${items ?? 'world'})`, rows);
+  for (const [i, res] of results.entries())
+    printTable(
+      `per stage p99 at ${rates[i]} QPS (ms)`,
+      Object.entries((res as unknown as LoadResult).perStageP99Ms).map(([stage, p99]) => ({ stage, p99 })),
+    );
+  writeResult(
+    flags.name ?? 'load-fixed',
+    { mode, preset, workers, stepSeconds, rates, itemsFlag: items ?? null, serverNodeArgs, loadgen: 'open-loop, same machine' },
+    { steps: results, serverRssBytes: await residentBytes(base), startupSeconds: startupS, wallSeconds: (performance.now() - t0) / 1000 },
+  );
 }
 
 /** Resident memory of the server process(es), from `/metrics` (one worker's answer when clustered). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requirePrereq } from './infra.js';
-import { prerequisites, startGameday, type Gameday } from './harness.js';
+import { measureCapacity, prerequisites, startGameday, type Gameday } from './harness.js';
 import { SCENARIOS, type ScenarioResult } from './scenarios.js';
 
 // CI-sized game day: scenarios 1 (Redis killed), 3 (Kafka stopped), 4 (bad index rebuild +
@@ -57,20 +57,52 @@ describe.skipIf(!available)('game day (CI variants, production mode, private Red
     expect(failed(r)).toEqual([]);
   });
 
-  // CI-sized overload: 2× of 60 QPS, so the tiny-preset server really is overloaded (2× 45 shed nothing in one of two CI runs) (at 2× of the
-  // suite's 30 QPS it absorbed everything and shed nothing). The two latency targets — admitted
-  // p99 ≤ SLA and sheds ≤ 50 ms — are judged by the full game day (GAMEDAY.md), not here: with the
-  // load generator in this process on the server's 2 cores they measured 104–105 ms admitted p99
-  // against 100 in CI-like runs, i.e. the CI box cannot judge them without flaking. Every other
-  // overload target is asserted.
+  // CI-sized overload. "2× capacity" must really overload the server wherever CI runs, or nothing
+  // is shed and the test fails for want of excess: a fixed 2×45 QPS shed nothing on one clean-clone
+  // CI run, and 2×60 shed nothing here on a quieter box (trimming alone absorbed it, admitted p99
+  // 35 ms). So a short ladder (≤ 21 s, 30 QPS × 1.5 per 3 s step, up to 228 QPS) first finds the rate
+  // at which the tiny server starts shedding — a step misses only when more than 1 % is shed, so
+  // latency noise on a shared box cannot stop it early — and the overload runs at 2× max(that, 60),
+  // which sheds by construction. Before and after it the load is 80 % of min(that, 60) — 48 QPS on
+  // a quiet box, less on a busy one that sheds earlier, so "recovers when the load drops" is judged
+  // at a load the box can serve. Every overload target is asserted. The two latency targets are
+  // asserted with CI bounds — admitted p99 and shed p99 ≤ 250 ms, which catches sheds turning into
+  // slow timeouts (seconds) — while their exact figures (≤ 100 / ≤ 50 ms) are judged by the full
+  // game day (GAMEDAY.md): with the load generator in this process on the server's 2 cores, CI-like
+  // runs measured 104–105 ms admitted p99, i.e. a CI box cannot judge them without flaking.
   const LATENCY_TARGETS = ['admitted p99', 'sheds are fast'];
-  it('7. overload at 2× capacity: fast 503 + Retry-After, trimming, recovery, shed metrics, spike cap (latency judged by the full game day)', async () => {
+  const CI_LATENCY_BOUND_MS = 250;
+  it('7. overload at 2× measured capacity: fast 503 + Retry-After, trimming, recovery, shed metrics, spike cap', async () => {
+    const ladder = await measureCapacity(gd.ctx.server, gd.ctx.inputs, {
+      startQps: 30,
+      factor: 1.5,
+      stepSeconds: 3,
+      warmSeconds: 2,
+      maxSeconds: 21,
+      p99Ms: Number.POSITIVE_INFINITY,
+      fullQuality: false,
+    });
+    const capacityQps = Math.max(60, ladder.qps ?? 0);
+    const baseQps = Math.round(0.8 * Math.min(60, ladder.qps ?? 60));
     const r = await gd.run('overload', (ctx) =>
-      (SCENARIOS.overload as NonNullable<(typeof SCENARIOS)[string]>)({ ...ctx, capacityQps: 60, qps: Math.round(60 * 0.8) }),
+      (SCENARIOS.overload as NonNullable<(typeof SCENARIOS)[string]>)({
+        ...ctx,
+        capacityQps,
+        qps: baseQps,
+      }),
+    );
+    const w = r.details.overload as { p99Ms: number; shedP99Ms: number; shed: number; requests: number };
+    // one line for the CI log: what the box measured and did
+    console.info(
+      `overload CI variant: ladder ${ladder.steps.map((x) => `${x.qps}:${x.pass ? 'ok' : 'miss'}`).join(' ')} → overload ${2 * capacityQps} QPS, base ${baseQps} QPS; ` +
+        `admitted p99 ${w.p99Ms.toFixed(1)} ms, shed ${w.shed}/${w.requests}, shed p99 ${w.shedP99Ms.toFixed(1)} ms, recovery ${r.recoverySeconds ?? 'never'} s`,
     );
     const missed = r.checks.filter((c) => !c.pass && !LATENCY_TARGETS.some((t) => c.target.startsWith(t)));
     expect(missed.map((c) => `${c.target}: ${c.measured}`)).toEqual([]);
     expect(r.checks.filter((c) => LATENCY_TARGETS.some((t) => c.target.startsWith(t)))).toHaveLength(2);
+    expect(w.shed).toBeGreaterThan(0);
+    expect(w.p99Ms).toBeLessThanOrEqual(CI_LATENCY_BOUND_MS);
+    expect(w.shedP99Ms).toBeLessThanOrEqual(CI_LATENCY_BOUND_MS);
   });
 
   it('8. bad input at volume: zero 5xx, no crash, every rejection coded, dead letters counted, healthy after', async () => {

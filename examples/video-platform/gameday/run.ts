@@ -5,9 +5,11 @@
  * bench-results/gameday.json (`metrics.scenarios[]`).
  *
  *   npm run gameday -w examples/video-platform -- [--preset demo] [--fault-seconds 30] [--warm-seconds 5]
- *     [--recover-seconds 10] [--capacity N | (bench-results/load.json) | --fallback-capacity 200] [--load-share 0.8]
+ *     [--recover-seconds 10] [--capacity auto|N] [--load-share 0.8]
  *     [--sla-ms 100] [--bad-input 10000] [--only redis-killed,overload] [--no-report]
  *
+ * Capacity: `auto` (default) measures it at start-up with a short ladder against the game day's own
+ * server (≤ 45 s; see `measureCapacity` in harness.ts); `--capacity N` takes N QPS as given.
  * Each scenario is bounded: warm + fault + recover seconds (+ drains bounded at 90 s).
  */
 import { writeFileSync } from 'node:fs';
@@ -56,6 +58,14 @@ export function checksMarkdown(results: readonly ScenarioResult[]): string {
     .join('\n\n');
 }
 
+/** `--capacity`: absent or `auto` = measured at start-up; otherwise a positive number of QPS. */
+export function capacityFlag(v: string | undefined): number | 'auto' {
+  if (v === undefined || v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--capacity expects 'auto' or a positive number of QPS, got '${v}'`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags();
   const preset = flags.preset ?? 'demo';
@@ -70,8 +80,7 @@ async function main(): Promise<void> {
   }
   const opts = {
     preset,
-    ...(flags.capacity ? { capacityQps: Number(flags.capacity) } : {}),
-    fallbackCapacityQps: Number(flags['fallback-capacity'] ?? 200),
+    capacityQps: capacityFlag(flags.capacity),
     loadShare: Number(flags['load-share'] ?? 0.8),
     faultSeconds: Number(flags['fault-seconds'] ?? 30),
     warmSeconds: Number(flags['warm-seconds'] ?? 5),

@@ -612,12 +612,18 @@ export const overload: Scenario = async (ctx) => {
   const minQf = Math.min(1, ...qfs);
   // Recovery: the first second after the overload from which nothing is shed and p99 holds.
   const rec = recoverySeconds(records, to, capFrom, (r) => r.status === 200 && r.ms <= ctx.slaMs, 0.99);
-  const shedRecords = records.filter((r) => r.t >= to + (rec ?? 0) + 1 && r.t < capFrom && r.status === 503).length;
+  // After recovery, shedding must have stopped: at most 1 % of the requests (a host stall on a shared
+  // box can still trip the loop-delay rule for one window; a server that keeps shedding fails).
+  const afterRec = records.filter((r) => r.t >= to + (rec ?? 0) + 1 && r.t < capFrom);
+  const shedRecords = afterRec.filter((r) => r.status === 503).length;
   const m = await ctx.server.metrics();
-  const shedMetric =
-    (metricValue(m, 'recspine_shed_total', { reason: 'in_flight' }) ?? 0) +
-    (metricValue(m, 'recspine_shed_total', { reason: 'loop_delay' }) ?? 0) +
-    (metricValue(m, 'recspine_shed_total', { reason: 'adaptive_limit' }) ?? 0);
+  const shedBy = Object.fromEntries(
+    (['in_flight', 'loop_delay', 'adaptive_limit'] as const).map((reason) => [
+      reason,
+      metricValue(m, 'recspine_shed_total', { reason }) ?? 0,
+    ]),
+  );
+  const shedMetric = Object.values(shedBy).reduce((a, b) => a + b, 0);
   const checks = [
     check(
       `admitted p99 ≤ SLA ${ctx.slaMs} ms at 2× capacity`,
@@ -633,11 +639,17 @@ export const overload: Scenario = async (ctx) => {
     check('adaptive trimming lowers the coarse keep (quality factor < 1)', minQf < 1, `min quality factor ${minQf.toFixed(2)}`),
     check('zero 5xx', w.errors5xx === 0 && w.otherErrors === 0, `${w.errors5xx} 5xx, ${w.otherErrors} other`),
     check(
-      'recovers when the load drops (≤ 10 s, no shedding after)',
-      rec !== undefined && rec <= 10 && shedRecords === 0,
-      `${rec === undefined ? 'never' : `${rec} s`}, ${shedRecords} shed after; p99 after ${f1(recWin.p99Ms)} ms`,
+      'recovers when the load drops (≤ 10 s, ≤ 1 % shed after)',
+      rec !== undefined && rec <= 10 && shedRecords <= 0.01 * afterRec.length,
+      `${rec === undefined ? 'never' : `${rec} s`}, ${shedRecords} of ${afterRec.length} shed after; p99 after ${f1(recWin.p99Ms)} ms`,
     ),
-    check('shed counts in /metrics', shedMetric > 0, `recspine_shed_total ${shedMetric}`),
+    check(
+      'shed counts in /metrics',
+      shedMetric > 0,
+      `recspine_shed_total ${shedMetric} (${Object.entries(shedBy)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    ),
     check(
       'planned spike cap trims ahead of the event (quality factor ≤ 0.75)',
       spike.status === 200 && spikeState.qualityFactor <= 0.75,

@@ -52,6 +52,37 @@ describe('AdmissionController', () => {
       expect(a.limit).toBe(12);
     });
 
+    it('backs off while the event loop is late even when admitted requests are on time, and stops probing up', async () => {
+      const a = make({ maxInFlight: 40, maxLoopDelayMs: 1e9, targetLatencyMs: 1e6, targetLoopDelayMs: 5, minInFlight: 2 });
+      a.roll(); // fresh window
+      for (let i = 0; i < 20; i++) a.tryAdmit();
+      // block the loop for ~40 ms, twice: the delay histogram sees a late loop
+      for (let k = 0; k < 2; k++) {
+        await new Promise((r) => setTimeout(r, 10));
+        const until = performance.now() + 40;
+        while (performance.now() < until);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 20; i++) a.release(1); // on time
+      a.roll();
+      expect(a.current.loopDelayP99Ms).toBeGreaterThan(5);
+      expect(a.limit).toBe(15); // 20 at peak × 0.75
+    });
+
+    it('ignores the loop delay for the limit when targetLoopDelayMs is off', async () => {
+      const a = make({ maxInFlight: 40, maxLoopDelayMs: 1e9, targetLatencyMs: 1e6, minInFlight: 2 });
+      a.roll();
+      for (let i = 0; i < 20; i++) a.tryAdmit();
+      await new Promise((r) => setTimeout(r, 10));
+      const until = performance.now() + 40;
+      while (performance.now() < until);
+      await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 20; i++) a.release(1);
+      a.roll();
+      expect(a.current.loopDelayP99Ms).toBeGreaterThan(5);
+      expect(a.limit).toBe(40);
+    });
+
     it('keeps only the hard cap when adaptation is off', () => {
       const a = make({ maxInFlight: 3, maxLoopDelayMs: 1e9 });
       a.tryAdmit();

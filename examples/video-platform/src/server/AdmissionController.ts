@@ -13,6 +13,13 @@ export interface AdmissionOptions {
    * (AIMD, as in Netflix's concurrency-limits). 0 or absent = off (only `maxInFlight`).
    */
   readonly targetLatencyMs?: number;
+  /**
+   * With `targetLatencyMs`: the adaptive limit also backs off while the event loop's delay (p99 over
+   * the window) is above this, ms. Every request — the ones to shed included — waits for the loop
+   * before admission control can even look at it, so a late loop makes the 503s slow too; backing
+   * off on it keeps the loop responsive, and so the sheds fast. 0 or absent = off.
+   */
+  readonly targetLoopDelayMs?: number;
   /** Lowest adaptive limit. Default 4. */
   readonly minInFlight?: number;
   /** How often the loop-delay window rolls and the adaptive limit is updated, ms. Default 250. */
@@ -30,9 +37,15 @@ export type ShedReason = 'in_flight' | 'loop_delay' | 'adaptive_limit';
  * Three signals, all cheap to read: requests in flight against a hard cap (a queue that grows
  * means we are past capacity), the event loop's delay (a Node process whose loop is late cannot
  * meet a deadline for anyone), and — with `targetLatencyMs` — an adaptive in-flight limit that
- * shrinks while admitted requests run late, so what is admitted keeps its latency and the rest is
- * refused at once. Uses Node's built-in `monitorEventLoopDelay` histogram; no dependency needed
- * (the AIMD limit is a dozen lines; the concurrency-limits libraries on npm are unmaintained ports).
+ * shrinks while admitted requests run late or the loop runs late (`targetLoopDelayMs`), so what is
+ * admitted keeps its latency and the rest is refused at once, by a loop that is free to answer.
+ *
+ * Hand-written on Node's built-in `monitorEventLoopDelay` histogram, no dependency: the AIMD limit
+ * is a dozen lines and the concurrency-limits libraries on npm are unmaintained ports.
+ * `@fastify/under-pressure` (well kept) was considered for the loop-delay part and does not fit: it
+ * is a binary gate with no in-flight/adaptive limit (which we need anyway), its delay figure is the
+ * window's *mean* (the tail is what makes a 503 slow), and its reading cannot drive the AIMD limit
+ * without reaching into its decorator. The shed itself runs where it would: an onRequest hook (app.ts).
  */
 export class AdmissionController {
   private inFlight = 0;
@@ -112,10 +125,11 @@ export class AdmissionController {
     if (target > 0) {
       const w = this.win;
       const min = Math.min(this.opts.maxInFlight, this.opts.minInFlight ?? 4);
-      if (w.n >= 5 && w.late / w.n > 0.01) {
+      const loopLate = (this.opts.targetLoopDelayMs ?? 0) > 0 && this.loopP99Ms > (this.opts.targetLoopDelayMs as number);
+      if ((w.n >= 5 && w.late / w.n > 0.01) || (loopLate && w.peak > 0)) {
         // Late: back off multiplicatively, from what was actually in flight (the limit may be far above it).
         this.limitF = Math.max(min, Math.min(this.limitF, Math.max(w.peak, min)) * 0.75);
-      } else if (w.late === 0 && (w.shedByLimit > 0 || w.peak >= this.limit - 1)) {
+      } else if (w.late === 0 && !loopLate && (w.shedByLimit > 0 || w.peak >= this.limit - 1)) {
         // On time and pressing against the limit: probe upwards additively.
         this.limitF = Math.min(this.opts.maxInFlight, this.limitF + Math.max(1, this.limitF * 0.05));
       }

@@ -65,8 +65,10 @@ export class LoadTrimmer {
   }
 
   tick(): void {
+    // p99 ≤ 0: too little traffic in the window to measure, i.e. no load to protect against, so
+    // quality climbs back (after an overload the factor would otherwise stay down until traffic
+    // returned and was light enough to measure).
     const p99 = this.recentP99Ms();
-    if (p99 <= 0) return; // not enough traffic in the window to judge
     const min = this.opts.minFactor ?? 0.25;
     let f = this.factor;
     if (p99 > this.opts.targetP99Ms) f = Math.max(min, f * 0.8);

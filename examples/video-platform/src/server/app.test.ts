@@ -121,7 +121,31 @@ describe('buildApp', () => {
       expect(r.headers['retry-after']).toBe('2');
       expect(r.json()).toMatchObject({ code: 'RECSPINE_ERR_OVERLOADED', reason: 'in_flight' });
       expect(d.admission.shed.in_flight).toBe(1);
+      // Shedding comes first, before the body is read: a malformed body is shed, not parsed.
+      const bad = await shedApp.inject({
+        method: 'POST',
+        url: '/v1/recommend/homepage',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"userId":',
+      });
+      expect(bad.statusCode).toBe(503);
+      expect(bad.json()).toMatchObject({ code: 'RECSPINE_ERR_OVERLOADED' });
       await shedApp.close();
+    });
+
+    it('releases the admission slot of every answered request, rejected ones included', async () => {
+      const d = deps({ admission: new AdmissionController({ maxInFlight: 1, maxLoopDelayMs: 1e9 }) });
+      const one = buildApp(d);
+      const bad = await one.inject({ method: 'POST', url: '/v1/recommend/homepage', payload: { limit: 'many' } });
+      expect(bad.statusCode).toBe(400);
+      const unknown = await one.inject({ method: 'POST', url: '/v1/recommend/nope', payload: {} });
+      expect(unknown.statusCode).toBe(404);
+      const ok = await one.inject({ method: 'POST', url: '/v1/recommend/homepage', payload: { userId: 'u1' } });
+      expect(ok.statusCode).toBe(200);
+      expect(d.admission.admitted).toBe(3);
+      expect(d.admission.current.inFlight).toBe(0);
+      expect(d.admission.shed.in_flight).toBe(0);
+      await one.close();
     });
   });
 

@@ -1,7 +1,13 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type HookHandlerDoneFunction,
+} from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 import { isRecSpineError, type RecRequest, type RecResponse, type Recommender } from '@recspine/core';
-import type { AdmissionController } from './AdmissionController.js';
+import type { AdmissionController, ShedReason } from './AdmissionController.js';
 import type { DashboardSink } from './DashboardSink.js';
 import type { Experiments } from './Experiments.js';
 import type { ServedFeatures } from '../serving/ServedFeatureTap.js';
@@ -77,7 +83,7 @@ interface RecommendBody {
  *
  * Every request is validated (fastify's JSON schema for the wire format, then the SDK's own
  * request validation); every rejection carries a stable code and the field at fault. Excess load
- * is shed with a fast 503 and Retry-After before any work is done.
+ * is shed with a fast 503 and Retry-After before any work is done — before the body is even read.
  */
 export function buildApp(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
@@ -129,9 +135,33 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     reply.code(404).send({ code: HTTP_ERRORS.notFound, category: 'client', message: `no route ${req.method} ${req.url}` }),
   );
 
+  // Load shedding runs first, in the route's onRequest hook: before the body is read, parsed or
+  // validated, so a 503 costs the loop nothing but the headers. Its body is serialized once per
+  // reason up front, and the shed path does no logging or metrics beyond a counter increment.
+  const shedBodies = Object.fromEntries(
+    (['in_flight', 'loop_delay', 'adaptive_limit'] as const).map((reason) => [
+      reason,
+      JSON.stringify({ code: HTTP_ERRORS.overloaded, category: 'server', reason, message: 'overloaded, retry later' }),
+    ]),
+  ) as Record<ShedReason, string>;
+  const retryAfter = String(deps.admission.retryAfterSeconds);
+  const admit = (_req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const shed = deps.admission.tryAdmit();
+    if (shed !== undefined) {
+      void reply.code(503).header('retry-after', retryAfter).type('application/json; charset=utf-8').send(shedBodies[shed]);
+      return;
+    }
+    // Released when the response is done, whatever ended it (handler, validation error, aborted
+    // connection): 'close' is emitted exactly once per response, keep-alive or not. (A request whose
+    // client hung up is released while its work may still run: the hard cap bounds that case.)
+    const admittedAt = performance.now();
+    reply.raw.once('close', () => deps.admission.release(performance.now() - admittedAt));
+    done();
+  };
+
   app.post<{ Params: { slot: string }; Body: RecommendBody }>(
     '/v1/recommend/:slot',
-    { schema: { body: recommendBodySchema } },
+    { schema: { body: recommendBodySchema }, onRequest: admit },
     async (req, reply) => {
       const slot = req.params.slot;
       if (!slots.has(slot)) {
@@ -150,14 +180,6 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
           .code(400)
           .send({ code: HTTP_ERRORS.invalid, category: 'client', field: 'query', message: 'search needs a non-empty query' });
       }
-      const shed = deps.admission.tryAdmit();
-      if (shed !== undefined) {
-        return reply
-          .code(503)
-          .header('retry-after', String(deps.admission.retryAfterSeconds))
-          .send({ code: HTTP_ERRORS.overloaded, category: 'server', reason: shed, message: 'overloaded, retry later' });
-      }
-      const admittedAt = performance.now();
       try {
         const assignment = deps.experiments.assign(b.userId, slot);
         const request: RecRequest = {
@@ -181,8 +203,6 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
             .send({ code: e.code, category: 'client', field: e.field, message: e.message });
         }
         return reply.code(500).send({ code: HTTP_ERRORS.internal, category: 'server', message: 'internal error' });
-      } finally {
-        deps.admission.release(performance.now() - admittedAt);
       }
     },
   );

@@ -27,6 +27,14 @@ describe('loadConfig', () => {
     expect(loadConfig({}, []).admin).toBe(false);
   });
 
+  it('reads the admission loop-delay target (off by default) and rejects a negative one', () => {
+    expect(loadConfig({}, []).admissionLoopDelayMs).toBe(0);
+    expect(loadConfig({ RECSPINE_ADMISSION_LOOP_DELAY_MS: '30' }, []).admissionLoopDelayMs).toBe(30);
+    expect(() => loadConfig({}, ['--admissionLoopDelayMs', '-1'])).toThrow(
+      expect.objectContaining({ code: 'RECSPINE_ERR_CONFIG', field: 'admissionLoopDelayMs' }),
+    );
+  });
+
   it.each([
     [{}, ['--port', 'abc'], 'port'],
     [{ RECSPINE_ADMIN: 'yes' }, [], 'admin'],

@@ -26,6 +26,14 @@ export interface ServerConfig {
    * under this latency, ms; 0 = off (only `maxInFlight` and `maxLoopDelayMs`).
    */
   readonly admissionTargetMs: number;
+  /**
+   * The adaptive in-flight limit also backs off while the event loop's delay (p99 over a 250 ms
+   * window) is above this, ms, so the loop stays free to answer the sheds fast; 0 = off (default).
+   * Off by default: on a CPU-starved host (noisy neighbours) the loop is late at normal load too,
+   * and in A/B game-day runs on a saturated box it kept the limit down after the overload and shed
+   * normal traffic (10–13 requests after every overload, vs 0 with it off). Worth an A/B on a quiet host.
+   */
+  readonly admissionLoopDelayMs: number;
   /** p99 the adaptive trimmer steers towards. */
   readonly trimTargetP99Ms: number;
   /** Planned-spike cap on the quality factor (1 = off; 0.75 trims 200 → 150 ahead of an event). */
@@ -69,6 +77,7 @@ const ENV: Record<keyof ServerConfig, string> = {
   maxInFlight: 'RECSPINE_MAX_IN_FLIGHT',
   maxLoopDelayMs: 'RECSPINE_MAX_LOOP_DELAY_MS',
   admissionTargetMs: 'RECSPINE_ADMISSION_TARGET_MS',
+  admissionLoopDelayMs: 'RECSPINE_ADMISSION_LOOP_DELAY_MS',
   trimTargetP99Ms: 'RECSPINE_TRIM_TARGET_P99_MS',
   plannedSpikeCap: 'RECSPINE_SPIKE_CAP',
   impressionLog: 'RECSPINE_IMPRESSION_LOG',
@@ -98,6 +107,7 @@ const DEFAULTS: ServerConfig = {
   maxInFlight: 256,
   maxLoopDelayMs: 60,
   admissionTargetMs: 60,
+  admissionLoopDelayMs: 0,
   trimTargetP99Ms: 40,
   plannedSpikeCap: 1,
   impressionLog: '',
@@ -173,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
         c[k] = num(k, v, 1, 60_000, false);
         break;
       case 'admissionTargetMs':
+      case 'admissionLoopDelayMs':
         c[k] = num(k, v, 0, 60_000, false);
         break;
       case 'maxInFlight':

@@ -182,6 +182,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxInFlight: config.maxInFlight,
     maxLoopDelayMs: config.maxLoopDelayMs,
     targetLatencyMs: config.admissionTargetMs,
+    targetLoopDelayMs: config.admissionLoopDelayMs,
   });
   const baseKeep = Object.fromEntries(vr.slots.map((s) => [s, vr.recommender.getCoarseKeep(s)]));
   const trimmer = new LoadTrimmer(vr.recommender, () => dashboard.recentP99Ms(), {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import type {
@@ -13,6 +14,7 @@ import type {
   StageContext,
 } from '@recspine/core';
 import { MapItemCatalog, createRecommender, isRecSpineError } from '@recspine/core';
+import type { ItemCatalog } from '@recspine/core';
 import type { Recommender } from '@recspine/core';
 import type { FeatureMutation, FeatureStore } from '@recspine/features';
 import {
@@ -28,7 +30,6 @@ import { CoarseRanker, DegradedModeRanker, FeatureAssembler, ModelRegistry, Mult
 import type { CapRule, ExposureStore } from '@recspine/rerank';
 import {
   InMemoryExposureStore,
-  InMemoryItemStats,
   KidsContentFilter,
   MisinformationFilter,
   PredicateFilter,
@@ -59,6 +60,8 @@ import type { WorldPreset } from '../world/WorldConfig.js';
 import { WorldData } from '../world/WorldData.js';
 import { resolveArtifacts } from './internal/artifacts.js';
 import { HistoryFeatureFetcher, derivedHistory } from './HistoryFeatureFetcher.js';
+import { ColumnarCatalog, ColumnarItemStats, itemRow } from './ColumnarCatalog.js';
+import { groupsView, storeGroupsReadBy } from './modelFeatureGroups.js';
 import { padCatalog } from './padCatalog.js';
 import { ServedFeatureTap } from './ServedFeatureTap.js';
 import { SourcePriorityGate } from './SourcePriorityGate.js';
@@ -95,6 +98,11 @@ export interface VideoRecommenderOptions {
   readonly coarseKeep?: number;
   /** Items per retrieval source on the homepage (default 1000 for two-tower and popularity). */
   readonly retrieveK?: number;
+  /**
+   * Two-tower items on the end-of-video and search slots (defaults 500 and 300). There the context
+   * source (`related`, `query`) goes first in the slate and two-tower items only backfill behind it.
+   */
+  readonly backfillK?: { readonly endOfVideo?: number; readonly search?: number };
   /** Homepage exploration share (default 0.1) and MMR λ (default 0.85). */
   readonly exploreFraction?: number;
   readonly mmrLambda?: number;
@@ -134,7 +142,7 @@ export interface VideoAggregatorSinks {
   /** Retrieval popularity counters; pass as the features package's `StreamAggregator` `popularity` option. */
   readonly popularity: PopularityCounters;
   /** Exploration counters read by the homepage chain (`record(itemId, impressions, clicks)`). */
-  readonly itemStats: InMemoryItemStats;
+  readonly itemStats: ColumnarItemStats;
   readonly exposure: ExposureStore;
   /** Makes a newly published item retrievable: fresh source, ANN index, query index, catalog. */
   readonly publish: (item: {
@@ -168,7 +176,7 @@ export interface VideoRecommender {
   readonly sources: Readonly<Record<'twoTower' | 'popular' | 'fresh' | 'coldStart' | 'query' | 'related', RetrievalSource>>;
   readonly aggregatorSinks: VideoAggregatorSinks;
   readonly indexManager: IndexManager;
-  readonly catalog: MapItemCatalog;
+  readonly catalog: ItemCatalog;
   /** The world the artifacts belong to (observable side: catalog, profiles, logs). */
   readonly world: WorldData;
   /** Request contexts of real users (region, device, language, kids flag) and item ids, for demos and load tests. */
@@ -251,7 +259,6 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const D = data.dim;
   if (N !== padded.realItems) log(`catalog padded to ${N} items (${padded.realItems} real) in ${ms(tBuild)}`);
   const ids = Array.from({ length: N }, (_, i) => `v${i}`);
-  const indexOfId = new Map(ids.map((id, i) => [id, i]));
   const splitMs = data.ms(data.manifest.splitS);
   const clock = opts.clock ?? Date.now;
   const closers: (() => Promise<void>)[] = [];
@@ -267,20 +274,31 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   };
 
   // ---- catalog (in-process; the daily snapshot at the split) ----
-  const catalog = new MapItemCatalog(new Map(ids.map((id, i) => [id, data.catalogMetaAtSplit(i, itemEmb.subarray(i * E, (i + 1) * E))])));
+  // Item ids are `v<row>`: rows are parsed from ids (itemRow), no id → row map. A padded catalog
+  // builds each ItemMeta on lookup (ColumnarCatalog: no million long-lived objects for the GC to
+  // mark); the world's own catalog keeps one prebuilt meta per item (cheaper lookups).
+  const columnar = new ColumnarCatalog(data, itemEmb, E);
+  const catalog: ItemCatalog = N > 100_000 ? columnar : new MapItemCatalog(new Map(ids.map((id, i) => [id, columnar.meta(i)])));
   const histDims = { dim: D, categories: wc.categories, historyLength: wc.historyLength };
   const categoryOf = (id: string): number | undefined => {
-    const i = indexOfId.get(id);
-    return i === undefined ? undefined : (data.itemCategory[i] as number);
+    const i = itemRow(id, N);
+    return i < 0 ? undefined : (data.itemCategory[i] as number);
   };
   const contentOf = (id: string): Float32Array | undefined => {
-    const i = indexOfId.get(id);
-    return i === undefined ? undefined : data.itemContent.subarray(i * D, (i + 1) * D);
+    const i = itemRow(id, N);
+    return i < 0 ? undefined : data.itemContent.subarray(i * D, (i + 1) * D);
   };
 
   // ---- feature store ----
   const categories = data.categoryNames;
+  const budgets = opts.budgets ?? DEFAULT_BUDGETS;
+  const slaMs = opts.slaMs ?? 100;
   const schema = defineFeatureSchema({
+    // Every read passes its stage's remaining time as the cap (StoreFeatureFetcher, the user-row
+    // read), so a group's sub-deadline is that stage's budget. The package default (20 ms) is not
+    // tied to the budgets: with generous ones (offline evaluation, tests) it timed groups out on a
+    // busy box while the stage still had seconds left.
+    defaultTimeoutMs: slaMs,
     groups: [
       {
         name: GROUPS.userProfile,
@@ -328,25 +346,36 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   closers.push(() => featureStore.close());
   if (featureStore instanceof RedisFeatureStore && opts.redis?.failFast === true) await featureStore.ready();
   // A padded catalog's synthetic rows are seeded once per Redis key prefix (a marker key records
-  // it); the real rows are re-seeded on every start, as before.
-  const padMarker =
-    opts.mode === 'production' && N !== padded.realItems
-      ? `${opts.redis?.keyPrefix ?? 'vp'}:padded-seeded:${data.manifest.key}`
-      : undefined;
-  const markerClient = padMarker === undefined ? undefined : popRedis();
-  const padSeeded = markerClient !== undefined && padMarker !== undefined && (await markerClient.exists(padMarker)) === 1;
+  // it); the real rows are re-seeded on every start, as before — by one process: cluster workers
+  // start together, and the first to take the seed lock seeds while the others wait for it and
+  // skip (they used to seed the same rows side by side, 1M items each on a first start).
+  const prefix = opts.redis?.keyPrefix ?? 'vp';
+  const padMarker = opts.mode === 'production' && N !== padded.realItems ? `${prefix}:padded-seeded:${data.manifest.key}` : undefined;
+  const seedClient = opts.mode === 'production' ? popRedis() : undefined;
+  const lock = seedClient === undefined ? undefined : await takeSeedLock(seedClient, `${prefix}:seed-lock:${data.manifest.key}`, log);
+  const padSeeded = seedClient !== undefined && padMarker !== undefined && (await seedClient.exists(padMarker)) === 1;
+  // a peer seeded while we waited: its rows are current (unless it died before marking a padded seed)
+  const skipSeed = lock === 'peer-done' && (padMarker === undefined || padSeeded);
   const seedItems = padSeeded ? padded.realItems : N;
-  const tSeed = performance.now();
-  await seedFeatureStore(featureStore, data, seedItems);
-  log(`feature store seeded (${seedItems} items) in ${ms(tSeed)}`);
-
-  // ---- popularity counters, seeded from training-window clicks ----
   const counters: PopularityCounters =
     opts.mode === 'production'
-      ? new RedisPopularityCounters({ client: popRedis(), keyPrefix: `${opts.redis?.keyPrefix ?? 'vp'}:pop:`, halfLifeMs: 7 * 86_400_000 })
+      ? new RedisPopularityCounters({ client: popRedis(), keyPrefix: `${prefix}:pop:`, halfLifeMs: 7 * 86_400_000 })
       : new InMemoryPopularityCounters({ halfLifeMs: 7 * 86_400_000, maxItemsPerSegment: 5000, clock: () => splitMs });
-  await seedPopularity(counters, data, seedItems, padded.realItems, splitMs);
-  if (markerClient !== undefined && padMarker !== undefined && !padSeeded) await markerClient.set(padMarker, String(Date.now()));
+  if (skipSeed) log('feature store and popularity seeded by another process; not re-seeded');
+  else {
+    const release =
+      lock === 'taken' && seedClient !== undefined ? holdSeedLock(seedClient, `${prefix}:seed-lock:${data.manifest.key}`) : undefined;
+    try {
+      const tSeed = performance.now();
+      await seedFeatureStore(featureStore, data, seedItems, padded.realItems);
+      log(`feature store seeded (${seedItems} items) in ${ms(tSeed)}`);
+      // ---- popularity counters, seeded from training-window clicks ----
+      await seedPopularity(counters, data, seedItems, padded.realItems, splitMs);
+      if (seedClient !== undefined && padMarker !== undefined && !padSeeded) await seedClient.set(padMarker, String(Date.now()));
+    } finally {
+      await release?.();
+    }
+  }
 
   // ---- ANN index of the item embeddings ----
   const ann = opts.ann ?? (opts.mode === 'production' ? 'usearch' : 'exact');
@@ -357,10 +386,18 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     ann === 'usearch'
       ? new UsearchIndex({ dims: E, metric: 'ip', maxK: 2000, ...(large ? { expansionSearch: 256 } : {}) })
       : new ExactIndex({ dims: E, metric: 'ip', maxK: 2000 });
-  // Small build chunks: a rebuild under load yields to the event loop every 32 inserts (≈ 10 ms of
-  // usearch work on this box) instead of every 2000 (≈ 0.5–1 s stalls: game day, scenario 4). The
-  // build still takes CPU from the serving thread; building in a worker is the real fix (see GAMEDAY.md).
-  const indexManager = new IndexManager({ dims: E, metric: 'ip', create, buildChunk: 32 });
+  // usearch rebuilds (e.g. /admin/index/rebuild, game day scenario 4) run on a low-priority worker
+  // thread: inserts and validation's exact scans leave the serving thread (same options as `create`).
+  // The exact backend (dev mode) builds on the serving thread in slices of 32 inserts.
+  const indexManager = new IndexManager({
+    dims: E,
+    metric: 'ip',
+    create,
+    buildChunk: 32,
+    ...(ann === 'usearch'
+      ? { buildIn: 'worker' as const, spec: { backend: 'usearch' as const, maxK: 2000, ...(large ? { expansionSearch: 256 } : {}) } }
+      : {}),
+  });
   const tIndex = performance.now();
   const build = { ids, vectors: itemEmb, version: mm.version };
   // A large usearch build takes minutes: build it once per (models, catalog) and reuse it from disk.
@@ -476,8 +513,8 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const related = new RelatedItemsSource(
     indexManager,
     (id) => {
-      const i = indexOfId.get(id);
-      return i === undefined ? undefined : itemEmb.subarray(i * E, (i + 1) * E);
+      const i = itemRow(id, N);
+      return i < 0 ? undefined : itemEmb.subarray(i * E, (i + 1) * E);
     },
     published,
   );
@@ -494,7 +531,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
       { name, version: mm.version },
     );
     closers.push(() => model.release());
-    return { model, assembler };
+    return { model, assembler, spec };
   };
   const servedFeatures = opts.servedFeatures ?? new ServedFeatureTap(false);
   let fineVersion = (): string => mm.version;
@@ -517,8 +554,15 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const coarse = new CoarseRanker({ keep: coarseKeep, mlp: { model: coarseM.model, assembler: coarseM.assembler, output: 'score' } });
 
   // ---- features (online) ----
+  // The ranking fetch reads only the groups the fine and degraded models read (see
+  // storeGroupsReadBy): not the aggregator's item_stream / creator_stream, which no model reads.
+  const rankGroups = storeGroupsReadBy(schema, [fineM.spec, degM.spec], {
+    history_pool: STREAM_GROUPS.user,
+    history_categories: STREAM_GROUPS.user,
+    history_len: STREAM_GROUPS.user,
+  });
   const featureFetcher = new HistoryFeatureFetcher(
-    new StoreFeatureFetcher(featureStore, { creatorOf: (id) => catalog.get(id)?.creatorId }),
+    new StoreFeatureFetcher(groupsView(featureStore, rankGroups), { creatorOf: (id) => catalog.get(id)?.creatorId }),
     contentOf,
     categoryOf,
     histDims,
@@ -537,9 +581,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
       (ctx, c) => (c.meta?.publishedAtMs ?? Number.POSITIVE_INFINITY) <= (ctx.request.context?.nowMs ?? clock()),
     ),
   ];
-  const itemStats = new InMemoryItemStats(
-    ids.map((id, i) => [id, { impressions: data.splitImps[i] as number, clicks: data.splitClicks[i] as number }] as const),
-  );
+  const itemStats = new ColumnarItemStats(data.splitImps, data.splitClicks, N);
   const exposure = new InMemoryExposureStore();
   const K = opts.retrieveK ?? 1000;
   const slots: Record<(typeof SLOTS)[number], SlotConfig> = {
@@ -567,7 +609,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     'end-of-video': {
       sources: [
         { source: related, k: 300 },
-        { source: twoTower, k: 500 },
+        { source: twoTower, k: opts.backfillK?.endOfVideo ?? 500 },
         { source: fresh, k: 100 },
       ],
       coarseKeep: Math.min(coarseKeep, 200),
@@ -577,15 +619,13 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     search: {
       sources: [
         { source: query, k: 300 },
-        { source: twoTower, k: 300 },
+        { source: twoTower, k: opts.backfillK?.search ?? 300 },
       ],
       coarseKeep: Math.min(coarseKeep, 200),
       // relevance gate last, so MMR diversifies within the query matches and cannot interleave non-matches
       rerank: [...RecommendedChains.search({ policy }), new SourcePriorityGate(query.name)],
     },
   };
-  const budgets = opts.budgets ?? DEFAULT_BUDGETS;
-  const slaMs = opts.slaMs ?? 100;
   const config: RecommenderConfig = {
     slaMs,
     budgets,
@@ -686,8 +726,36 @@ class RelatedItemsSource implements RetrievalSource {
   }
 }
 
+/**
+ * Takes the seed lock (`SET NX`, 60 s expiry kept alive by {@link holdSeedLock} while seeding):
+ * `taken` — this process seeds; `peer-done` — another process held it, and this one waited until
+ * it was released (bounded: 30 min, then it seeds itself).
+ */
+async function takeSeedLock(client: Redis, key: string, log: (l: string) => void): Promise<'taken' | 'peer-done'> {
+  if ((await client.set(key, String(process.pid), 'PX', 60_000, 'NX')) === 'OK') return 'taken';
+  log(`waiting for another process to finish seeding (${key})`);
+  const until = Date.now() + 30 * 60_000;
+  while (Date.now() < until && (await client.exists(key)) === 1) await sleep(500);
+  return 'peer-done';
+}
+
+/** Keeps the seed lock alive while seeding; the returned function releases it. */
+function holdSeedLock(client: Redis, key: string): () => Promise<void> {
+  const timer = setInterval(() => void client.pexpire(key, 60_000).catch(() => undefined), 10_000);
+  return async () => {
+    clearInterval(timer);
+    await client.del(key).catch(() => undefined);
+  };
+}
+
+function categoryOneHot(data: WorldData, i: number): Float32Array {
+  const v = new Float32Array(data.nCategories);
+  v[data.itemCategory[i] as number] = 1;
+  return v;
+}
+
 /** Writes the world's feature-store snapshot at the split (profiles, recent items, item stats, content, creators). */
-async function seedFeatureStore(store: FeatureStore, data: WorldData, nItems = data.nItems): Promise<void> {
+async function seedFeatureStore(store: FeatureStore, data: WorldData, nItems = data.nItems, realItems = data.nItems): Promise<void> {
   const muts: FeatureMutation[] = [];
   const flush = async (force = false) => {
     if (muts.length >= 4000 || (force && muts.length > 0)) {
@@ -714,7 +782,13 @@ async function seedFeatureStore(store: FeatureStore, data: WorldData, nItems = d
   for (let i = 0; i < nItems; i++) {
     const stats = itemStatsRow(data.splitImps[i] as number, data.splitClicks[i] as number, data.splitWatch[i] as number);
     muts.push({ entity: 'item', id: `v${i}`, group: GROUPS.itemStats, set: stats });
-    const st = data.itemStatic(i);
+    // Synthetic items of a padded catalog: built here, not through `itemStatic`, whose per-item
+    // cache would keep a million rows (and their one-hot arrays) alive in the serving heap.
+    const D = data.dim;
+    const st =
+      i < realItems
+        ? data.itemStatic(i)
+        : { content: data.itemContent.subarray(i * D, (i + 1) * D), category_onehot: categoryOneHot(data, i) };
     muts.push({
       entity: 'item',
       id: `v${i}`,
