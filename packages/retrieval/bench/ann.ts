@@ -4,8 +4,9 @@
  *
  *   npx tsx --expose-gc bench/ann.ts --items 1000000 --dims 64 --k 1000 --queries 1000
  *     [--configs usearch-f32-m32-a200,usearch-f16-m32-a200,usearch-i8-m32-a200,hnswlib-f32-m32-a200]
- *     [--efs 1000,1500,2000,2500,3000] [--oversample 1,1.5,2] [--target 0.95] [--name retrieval-ann]
- *     [--rebuild] [--buildOnly]
+ *     [--efs 1000,1500,2000,2500,3000 | --efs 'usearch-i8=1500,2000;hnswlib=1000,1500;*=2000']
+ *     [--oversample 1,1.5,2] [--target 0.95] [--name retrieval-ann]
+ *     [--rebuild] [--buildOnly] [--searchOnly] [--truthOnly]
  *
  * Graphs are built once per config (`<backend>-<q>-m<M>-a<ef_construction>`) and cached under
  * `<repo>/.cache/recspine-ann/` (see annCache.ts); every run after the first only loads them and
@@ -13,17 +14,24 @@
  * f16/i8, the rescoring oversample (`rescore: { oversample, vectors }`; 1 = no rescoring), with the
  * exact f32 vectors served by the same `ExactIndex` that computes the ground truth.
  *
- * Exact search is the fastest this machine allows: usearch `exactSearch` (SIMD kernels) on one
- * thread and on all cores, timed interleaved with the ANN searches of every row (one exact query
- * every 8th ANN query, alternating the two), so `speedupVsExact` = (faster exact p50) / (ANN p50)
- * compares both under the same machine load. The load average is recorded for every row.
+ * `--efs` is one list for every config, or `;`-separated `key=list` entries where key is a config
+ * name, `<backend>-<q>`, `<backend>` or `*` (the most specific key wins). `--searchOnly` never
+ * builds: configs without a cached graph are skipped (listed in `params.skippedConfigs`), so a quiet
+ * re-run only searches. The ground truth (exact top-k of every query, all cores) is cached beside
+ * the graphs too (`truth-q<queries>-k<k>.bin`), so a re-run does not pay for it again.
+ *
+ * Exact search is the fastest the JS stack offers: usearch `exactSearch` (SIMD kernels) on one
+ * thread and on all cores (a native blocked scan is ≈ 2.4× faster still: see exactBaseline.ts and
+ * the README, which states that factor beside the ratios), timed interleaved with the ANN
+ * searches of every row (one exact query every 8th ANN query, alternating the two), so
+ * `speedupVsExact` = (faster exact p50) / (ANN p50) compares both under the same machine load. The load average is recorded for every row.
  *
  * Output: bench-results/<name>.json. `metrics.backends[]` holds one entry per backend and
  * quantisation: the row with the best speed-up against exact among those reaching --target recall,
  * else the row with the best recall. `metrics.sweep[]` holds every row; `metrics.overhead` the fixed cost (tiny k)
  * and the JS share of a k=1000 search; `metrics.batched` usearch's multi-threaded batch search.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import usearch from 'usearch';
@@ -31,7 +39,7 @@ import { LatencyRecorder, parseFlags, printTable, writeResult } from '../../../b
 import type { AnnIndex } from '../src/AnnIndex.js';
 import { ExactIndex } from '../src/ExactIndex.js';
 import { loadAnnIndex } from '../src/loadAnnIndex.js';
-import { type BuildInfo, type GraphConfig, cacheDir, configName, ensureIndex, parseConfig } from './annCache.js';
+import { type BuildInfo, type GraphConfig, cacheDir, cachedIndex, configName, ensureIndex, parseConfig } from './annCache.js';
 import { clusteredItems, userQueries } from './data.js';
 
 const flags = parseFlags();
@@ -43,7 +51,25 @@ const seed = Number(flags.seed ?? 42);
 const configs = (flags.configs ?? 'usearch-f32-m32-a200,usearch-f16-m32-a200,usearch-i8-m32-a200,hnswlib-f32-m32-a200')
   .split(',')
   .map(parseConfig);
-const efs = (flags.efs ?? '1000,1500,2000,2500,3000').split(',').map(Number);
+const efSpec = flags.efs ?? '1000,1500,2000,2500,3000';
+/** The beam list of one config: see `--efs` above. */
+function efsFor(cfg: GraphConfig): number[] {
+  const list = (v: string): number[] => v.split(',').map(Number);
+  if (!efSpec.includes('=')) return list(efSpec);
+  const entries = new Map(
+    efSpec.split(';').map((e) => {
+      const [key, v] = e.split('=');
+      return [(key ?? '').trim(), list(v ?? '')] as const;
+    }),
+  );
+  for (const key of [configName(cfg), `${cfg.backend}-${cfg.quantization}`, cfg.backend, '*']) {
+    const v = entries.get(key);
+    if (v !== undefined) return v;
+  }
+  throw new Error(`--efs has no entry for ${configName(cfg)} (add one, or a '*=' entry)`);
+}
+const searchOnly = flags.searchOnly === 'true';
+const runStart = performance.now();
 const oversamples = (flags.oversample ?? '1,1.5,2').split(',').map(Number);
 const target = Number(flags.target ?? 0.95);
 const p99Target = Number(flags.p99Target ?? 5);
@@ -67,14 +93,30 @@ const root = cacheDir(items, dims, seed);
 
 // Builds first (no-ops when cached), so a cut-short run still leaves the cache filled.
 const built = new Map<string, { dir: string; build: BuildInfo }>();
-for (const cfg of configs) {
+const skipped: string[] = [];
+for (const cfg of flags.truthOnly === 'true' ? [] : configs) {
+  if (searchOnly) {
+    const c = cachedIndex(cfg, root);
+    if (c === undefined) {
+      log(`${configName(cfg)}: no cached graph under ${root}; skipped (--searchOnly)`);
+      skipped.push(configName(cfg));
+    } else built.set(configName(cfg), c);
+    continue;
+  }
   const r = await ensureIndex(cfg, data, root, { rebuild: flags.rebuild === 'true', log });
   log(`${configName(cfg)}: ${r.cached ? 'cached' : 'built'} at ${r.dir} (build ${r.build.buildSeconds.toFixed(0)} s)`);
   built.set(configName(cfg), r);
 }
 if (flags.buildOnly === 'true') process.exit(0);
+const truthOnly = flags.truthOnly === 'true';
+if (built.size === 0 && !truthOnly) {
+  log('no graph to search (build them first: bench/annBuild.ts)');
+  process.exit(1);
+}
+const searched = configs.filter((c) => built.has(configName(c)));
 
-// Ground truth: all-core exact batch search (one native call).
+// Ground truth: all-core exact batch search (batches of queries), cached beside the graphs. It is
+// stored as item positions (ids are `item-<position>`, see data.ts).
 const exact1 = new ExactIndex({ dims, metric: 'cos', threads: 1 });
 exact1.upsertBatch(data.ids, data.vectors);
 const exactAll = new ExactIndex({ dims, metric: 'cos', threads: 0 });
@@ -82,8 +124,33 @@ exactAll.upsertBatch(data.ids, data.vectors);
 const qMatrix = new Float32Array(nq * dims);
 queries.forEach((q, i) => qMatrix.set(q, i * dims));
 const t0 = performance.now();
-const truth = exactAll.searchBatch(qMatrix, k).map((hits) => new Set(hits.map((h) => h.itemId)));
-log(`ground truth for ${nq} queries in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const truthPath = join(root, `truth-q${nq}-k${k}.bin`);
+let truthPos: Int32Array;
+if (existsSync(truthPath)) {
+  const buf = readFileSync(truthPath);
+  truthPos = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  if (truthPos.length !== nq * k) throw new Error(`${truthPath}: ${truthPos.length} entries, expected ${nq * k}`);
+  log(`ground truth for ${nq} queries loaded from ${truthPath}`);
+} else {
+  truthPos = new Int32Array(nq * k);
+  // In batches: usearch's exactSearch holds two (offset, distance) pairs per query × item (16 B),
+  // i.e. 16 GB for 1000 queries at 1M items in one call; 16 queries take 256 MB.
+  const batch = 16;
+  for (let q0 = 0; q0 < nq; q0 += batch) {
+    const q1 = Math.min(nq, q0 + batch);
+    exactAll
+      .searchBatch(qMatrix.slice(q0 * dims, q1 * dims), k)
+      .forEach((hits, q) => hits.forEach((h, i) => (truthPos[(q0 + q) * k + i] = Number(h.itemId.slice(5)))));
+  }
+  mkdirSync(root, { recursive: true });
+  writeFileSync(truthPath, new Uint8Array(truthPos.buffer));
+  log(`ground truth for ${nq} queries in ${((performance.now() - t0) / 1000).toFixed(1)} s (cached at ${truthPath})`);
+}
+if (truthOnly) process.exit(0);
+const truth = Array.from(
+  { length: nq },
+  (_, q) => new Set(Array.from(truthPos.subarray(q * k, (q + 1) * k), (p) => data.ids[p] as string)),
+);
 
 interface Row {
   backend: string;
@@ -280,8 +347,9 @@ function save(): string {
       k,
       queries: nq,
       seed,
-      configs: configs.map(configName),
-      expansionSearch: efs,
+      configs: searched.map(configName),
+      skippedConfigs: skipped,
+      expansionSearch: efSpec,
       rescoreOversample: oversamples,
       recallTarget: target,
       p99TargetMs: p99Target,
@@ -289,6 +357,7 @@ function save(): string {
       metric: 'cos',
       data: 'clustered',
       exactInterleave: `one exact query every ${exactEvery} ANN queries, alternating 1 thread / all cores`,
+      runSeconds: Math.round((performance.now() - runStart) / 1000),
     },
     {
       backends: [...groups.values()].map(pick),
@@ -300,8 +369,9 @@ function save(): string {
   );
 }
 
-for (const cfg of configs) {
+for (const cfg of searched) {
   const { dir, build } = built.get(configName(cfg)) as { dir: string; build: BuildInfo };
+  const efs = efsFor(cfg);
   const rows: Row[] = [];
   const os = cfg.backend === 'usearch' && cfg.quantization !== 'f32' ? oversamples : [1];
   const seen = new Set<string>();

@@ -6,7 +6,8 @@
  *
  * Each part's backends[] rows go into backends[] (unless an entry for the same backend and
  * quantisation is already there: then into `alternatives[]`), its sweep[] rows into sweep[]; every
- * row is tagged with the part's connectivity, and the parts' params are kept under params.parts.
+ * row is tagged with the part's connectivity, its builds{} join builds{}, and the parts' params
+ * are kept under params.parts.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +39,10 @@ for (const name of process.argv.slice(2)) {
     else main.metrics.backends.push(row);
   }
   for (const r of part.metrics.sweep ?? []) main.metrics.sweep.push(tag(r, part.params));
+  main.metrics.builds = {
+    ...(main.metrics.builds as Record<string, unknown> | undefined),
+    ...(part.metrics.builds as Record<string, unknown> | undefined),
+  };
 }
 main.params = { ...main.params, parts };
 writeFileSync(file('retrieval-ann'), JSON.stringify(main, null, 2) + '\n');

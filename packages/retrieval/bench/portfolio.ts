@@ -4,10 +4,11 @@
  * IndexManager), popularity (Redis when reachable, else in-memory), fresh content, cold start.
  *
  *   npx tsx bench/portfolio.ts --items 1000000 --requests 2000 [--redis true|false]
- *     [--config usearch-i8-m32-a200 --ef 1000 --oversample 2]
+ *     [--config usearch-i8-m32-a200 --ef 1000 --oversample 2] [--build] [--name retrieval-portfolio]
  *
- * The two-tower index is the graph `--config` from the ANN bench's cache (annCache.ts; built there
- * first if missing), loaded through `IndexManager.loadAndOffer` (so it is shadow-validated like a
+ * The two-tower index is the graph `--config` from the ANN bench's cache (annCache.ts). A missing
+ * graph is an error unless `--build` is given (a 1M build takes tens of minutes: run
+ * `bench/annBuild.ts` first, so this bench only measures serving). It is loaded through `IndexManager.loadAndOffer` (so it is shadow-validated like a
  * nightly version) with the beam `--ef` and, for f16/i8, exact rescoring (`--oversample`, 1 = off).
  *
  * Latency is the runner's retrieval-stage time (all sources in parallel) and each source's own
@@ -33,7 +34,7 @@ import { RedisPopularityCounters } from '../src/RedisPopularityCounters.js';
 import { TwoTowerSource } from '../src/TwoTowerSource.js';
 import { UsearchIndex } from '../src/UsearchIndex.js';
 import { matMulModel } from '../test/onnxModel.js';
-import { cacheDir, configName, ensureIndex, parseConfig } from './annCache.js';
+import { cacheDir, cachedIndex, configName, ensureIndex, parseConfig } from './annCache.js';
 import { clusteredItems, rng } from './data.js';
 
 const flags = parseFlags();
@@ -62,7 +63,15 @@ const embeddingOf = (id: string): Float32Array | undefined => {
 
 // two-tower: the cached graph behind the manager (shadow-validated on load), user tower =
 // recency-weighted mean of watched items' vectors → identity MatMul
-const { dir, cached } = await ensureIndex(cfg, data, cacheDir(items, dims, 42), { log });
+const root = cacheDir(items, dims, 42);
+const hit = cachedIndex(cfg, root);
+if (hit === undefined && flags.build !== 'true') {
+  log(
+    `no cached ${configName(cfg)} graph under ${root}: build it with bench/annBuild.ts --items ${items} --configs ${configName(cfg)}, or pass --build`,
+  );
+  process.exit(1);
+}
+const { dir, cached } = hit === undefined ? await ensureIndex(cfg, data, root, { log }) : { ...hit, cached: true };
 log(`${cached ? 'loading cached' : 'built'} ${configName(cfg)} (ef ${ef}, rescore oversample ${oversample}); load ${loadAvg()}`);
 const rescore = oversample > 1 ? { oversample, vectors: { vectorOf: embeddingOf } } : undefined;
 const manager = new IndexManager({
@@ -169,6 +178,7 @@ const rec = createRecommender({
   },
 });
 
+const load0 = loadAvg();
 log(`serving ${requests} homepage requests (popularity: ${redis ? 'Redis' : 'in-memory'})`);
 const portfolio = new LatencyRecorder();
 const whole = new LatencyRecorder();
@@ -214,7 +224,7 @@ console.log(formatPortfolioReport(portfolioReport(ledger, { budgetsMs: budgets }
 console.log(`requests with a degradation: ${degraded}`);
 
 const file = writeResult(
-  'retrieval-portfolio',
+  flags.name ?? 'retrieval-portfolio',
   {
     items,
     dims,
@@ -225,7 +235,7 @@ const file = writeResult(
     expansionSearch: ef,
     index: configName(cfg),
     rescoreOversample: oversample,
-    loadAverage: loadAvg(),
+    loadAverage: `${load0} → ${loadAvg()}`,
     budgetsMs: budgets,
     anonymousShare: 0.1,
   },
