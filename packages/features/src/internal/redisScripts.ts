@@ -57,6 +57,43 @@ return 1
 `;
 
 /**
+ * One hash field's value in the packed snapshot encoding (shared by {@link SNAPSHOT_LUA} and
+ * {@link APPLY_MULTI_LUA}): the bytes, `nil` to leave the field out (missing), or `false` when the
+ * value is in a form the store never writes (the caller then drops the snapshot).
+ */
+const ENCODE_FIELD_LUA = `
+local function encode_field(t, v)
+  if t == 110 then -- n
+    if #v <= 40 then
+      if string.find(v, '[^%d%.eE%+%-]') then return false end
+      local x = tonumber(v)
+      if x and x == x and x ~= math.huge and x ~= -math.huge then return struct.pack('<d', x) end
+    end
+  elseif t == 118 then -- v
+    if #v % 4 == 0 and #v <= 262140 then return struct.pack('<H', #v / 4) .. v end
+  elseif t == 99 then -- c
+    if #v <= 65535 then return struct.pack('<H', #v) .. v end
+  elseif v == '' then -- l: the empty list
+    return struct.pack('<H', 0)
+  elseif string.byte(v, 1) == 31 then
+    local ids = {}
+    local cnt = 0
+    local pos = 2
+    while true do
+      local s = string.find(v, '\\031', pos, true)
+      local piece = s and string.sub(v, pos, s - 1) or string.sub(v, pos)
+      cnt = cnt + 1
+      ids[cnt] = struct.pack('<H', #piece) .. piece
+      if not s then break end
+      pos = s + 1
+    end
+    if cnt <= 65535 then return struct.pack('<H', cnt) .. table.concat(ids) end
+  end
+  return nil
+end
+`;
+
+/**
  * Refreshes the packed snapshot of the hash (KEYS[2]) from its current fields, after the update and
  * in the same script, so the snapshot can never disagree with the hash it was built from. Layout:
  * the `packed` record format (see `codec.ts`) over the group's hash fields — the features in
@@ -78,7 +115,7 @@ return 1
  *          measured cheaper for the client to encode and for Redis to parse.
  * @internal
  */
-const SNAPSHOT_LUA = `
+const SNAPSHOT_LUA = `${ENCODE_FIELD_LUA}
 local spec = ARGV[i]
 local header = string.sub(spec, 1, 7)
 local z = string.find(spec, '\\0', 8, true)
@@ -99,36 +136,10 @@ local np = 0
 for j = 1, nf do
   local v = vals[j]
   if v then
-    local t = string.byte(types, j)
-    local enc = nil
-    if t == 110 then -- n
-      if #v <= 40 then
-        if string.find(v, '[^%d%.eE%+%-]') then
-          redis.call('DEL', KEYS[2])
-          return 1
-        end
-        local x = tonumber(v)
-        if x and x == x and x ~= math.huge and x ~= -math.huge then enc = struct.pack('<d', x) end
-      end
-    elseif t == 118 then -- v
-      if #v % 4 == 0 and #v <= 262140 then enc = struct.pack('<H', #v / 4) .. v end
-    elseif t == 99 then -- c
-      if #v <= 65535 then enc = struct.pack('<H', #v) .. v end
-    elseif v == '' then -- l: the empty list
-      enc = struct.pack('<H', 0)
-    elseif string.byte(v, 1) == 31 then
-      local ids = {}
-      local cnt = 0
-      local pos = 2
-      while true do
-        local s = string.find(v, '\\031', pos, true)
-        local piece = s and string.sub(v, pos, s - 1) or string.sub(v, pos)
-        cnt = cnt + 1
-        ids[cnt] = struct.pack('<H', #piece) .. piece
-        if not s then break end
-        pos = s + 1
-      end
-      if cnt <= 65535 then enc = struct.pack('<H', cnt) .. table.concat(ids) end
+    local enc = encode_field(string.byte(types, j), v)
+    if enc == false then
+      redis.call('DEL', KEYS[2])
+      return 1
     end
     if enc then
       np = np + 1
@@ -171,7 +182,7 @@ export const APPLY_SNAPSHOT_LUA = APPLY_LUA + SNAPSHOT_LUA + APPLY_END;
  * applied in order, so several mutations of one record in one call see each other's effects.
  * @internal
  */
-export const APPLY_MULTI_LUA = `
+export const APPLY_MULTI_LUA = `${ENCODE_FIELD_LUA}
 local snap = ARGV[1] ~= ''
 local header, types, nf, fields
 if snap then
@@ -198,36 +209,10 @@ local function refresh(key, skey, ttl)
   for j = 1, nf do
     local v = vals[j]
     if v then
-      local t = string.byte(types, j)
-      local enc = nil
-      if t == 110 then -- n
-        if #v <= 40 then
-          if string.find(v, '[^%d%.eE%+%-]') then
-            redis.call('DEL', skey)
-            return
-          end
-          local x = tonumber(v)
-          if x and x == x and x ~= math.huge and x ~= -math.huge then enc = struct.pack('<d', x) end
-        end
-      elseif t == 118 then -- v
-        if #v % 4 == 0 and #v <= 262140 then enc = struct.pack('<H', #v / 4) .. v end
-      elseif t == 99 then -- c
-        if #v <= 65535 then enc = struct.pack('<H', #v) .. v end
-      elseif v == '' then -- l: the empty list
-        enc = struct.pack('<H', 0)
-      elseif string.byte(v, 1) == 31 then
-        local ids = {}
-        local cnt = 0
-        local pos = 2
-        while true do
-          local s = string.find(v, '\\031', pos, true)
-          local piece = s and string.sub(v, pos, s - 1) or string.sub(v, pos)
-          cnt = cnt + 1
-          ids[cnt] = struct.pack('<H', #piece) .. piece
-          if not s then break end
-          pos = s + 1
-        end
-        if cnt <= 65535 then enc = struct.pack('<H', cnt) .. table.concat(ids) end
+      local enc = encode_field(string.byte(types, j), v)
+      if enc == false then
+        redis.call('DEL', skey)
+        return
       end
       if enc then
         np = np + 1
