@@ -68,7 +68,13 @@ describe.skipIf(!available)('RedisFeatureStore (single node, 127.0.0.1:6379)', (
           guard: { stream: 'p0', seq: k + 1 },
         })),
         { entity: 'creator' as const, id: 'bw-c', group: 'creator_stream', incr: { views_total: 100 }, guard: { stream: 'p0', seq: 5 } },
-        { entity: 'creator' as const, id: 'bw-c', group: 'creator_stream', incr: { views_total: 100 }, guard: { stream: 'p0', seq: 32, fromSeq: 28 } },
+        {
+          entity: 'creator' as const,
+          id: 'bw-c',
+          group: 'creator_stream',
+          incr: { views_total: 100 },
+          guard: { stream: 'p0', seq: 32, fromSeq: 28 },
+        },
         ...Array.from({ length: 20 }, (_, k) => ({
           entity: 'user' as const,
           id: `bw-u${k}`,
@@ -79,8 +85,18 @@ describe.skipIf(!available)('RedisFeatureStore (single node, 127.0.0.1:6379)', (
       ];
       const res = await store.write(muts);
       expect(res).toEqual([...Array<string>(130).fill('applied'), 'skipped', 'conflict', ...Array<string>(20).fill('applied')]);
-      const a = await store.read({ itemIds: items, creatorIds: items.map(() => 'bw-c'), groups: ['item_stream', 'creator_stream'], nowMs: at });
-      const b = await viaHash.read({ itemIds: items, creatorIds: items.map(() => 'bw-c'), groups: ['item_stream', 'creator_stream'], nowMs: at });
+      const a = await store.read({
+        itemIds: items,
+        creatorIds: items.map(() => 'bw-c'),
+        groups: ['item_stream', 'creator_stream'],
+        nowMs: at,
+      });
+      const b = await viaHash.read({
+        itemIds: items,
+        creatorIds: items.map(() => 'bw-c'),
+        groups: ['item_stream', 'creator_stream'],
+        nowMs: at,
+      });
       expect(a.items).toEqual(b.items);
       expect(a.items.map((r) => r.impressions_total)).toEqual(items.map((_, i) => i));
       expect(a.items.every((r) => r.creator_views_total === 30 && r.impressions_recent === 1)).toBe(true);
@@ -105,7 +121,9 @@ describe.skipIf(!available)('RedisFeatureStore (single node, 127.0.0.1:6379)', (
         seq: i,
       }));
       // A first consumer applied events 0..2 to the item, then died before writing the user state.
-      await store.write([{ entity: 'item', id: 'gc-v', group: 'item_stream', incr: { clicks_total: 3 }, guard: { stream: 's:0', seq: 2, fromSeq: 0 } }]);
+      await store.write([
+        { entity: 'item', id: 'gc-v', group: 'item_stream', incr: { clicks_total: 3 }, guard: { stream: 's:0', seq: 2, fromSeq: 0 } },
+      ]);
       await agg.handle(batch); // straddles the item's mark: re-applied one event at a time
       await agg.handle(batch); // a plain redelivery: skipped
       const r = await store.read({ userId: 'gc-u', itemIds: ['gc-v'], groups: ['item_stream', 'user_stream'] });

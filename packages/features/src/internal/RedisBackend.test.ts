@@ -24,7 +24,8 @@ describe('encodeMget (raw RESP for batch reads)', () => {
   it('encodes several commands back to back without overwriting earlier ones (slab carving)', () => {
     const a = encodeMget({ head: 'rs:f:i:{', ids: ['a', 'b'], tail: '}:g' });
     const copy = Buffer.from(a);
-    for (let i = 0; i < 200; i++) encodeMget({ head: 'rs:f:i:{', ids: Array.from({ length: 200 }, (_, k) => `id-${i}-${k}`), tail: '}:g~p' });
+    for (let i = 0; i < 200; i++)
+      encodeMget({ head: 'rs:f:i:{', ids: Array.from({ length: 200 }, (_, k) => `id-${i}-${k}`), tail: '}:g~p' });
     expect(a.equals(copy)).toBe(true);
     expect(a.toString('latin1')).toBe('*3\r\n$4\r\nMGET\r\n$12\r\nrs:f:i:{a}:g\r\n$12\r\nrs:f:i:{b}:g\r\n');
   });

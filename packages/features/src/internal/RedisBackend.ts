@@ -370,7 +370,6 @@ function slab(size: number): Buffer {
   return slabBuf.subarray(slabUsed, slabUsed + size);
 }
 
-
 const specTexts = new WeakMap<Buffer, string>();
 /** `APPLY_MULTI_LUA`'s text form of a snapshot spec: the binary header as hex, the rest (UTF-8) as is. */
 function specText(spec: Buffer): string {
