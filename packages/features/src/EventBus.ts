@@ -39,6 +39,8 @@ export interface EventBusStats {
   readonly handlerFailures: number;
   /** Offset commits that failed (e.g. during a rebalance): those batches may be redelivered. Kafka only. */
   readonly commitFailures?: number;
+  /** Consumer restarts after a crash kafkajs would not restart by itself. Kafka only. */
+  readonly consumerRestarts?: number;
 }
 
 /**

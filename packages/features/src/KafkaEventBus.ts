@@ -91,6 +91,8 @@ export class KafkaEventBus implements EventBus {
   private admin: Admin | undefined;
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
+  /** Restarts of a consumer that kafkajs left stopped after a non-retriable crash. */
+  private consumerRestarts = 0;
   private started: Promise<void> | undefined;
   private closed = false;
   private readonly counters = { published: 0, delivered: 0, deadLettered: 0, handlerFailures: 0, commitFailures: 0 };
@@ -214,7 +216,7 @@ export class KafkaEventBus implements EventBus {
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: this.topic, fromBeginning: this.opts.fromBeginning ?? true });
-      await consumer.run({
+      const runConfig: Parameters<Consumer['run']>[0] = {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: this.opts.partitions ?? 6,
@@ -271,7 +273,32 @@ export class KafkaEventBus implements EventBus {
           else await consumer.commitOffsets([done]);
           await heartbeat();
         },
+      };
+      // kafkajs restarts a crashed consumer by itself only after errors it deems retriable; after any
+      // other crash (e.g. a protocol error while a broker restarts) the consumer stays stopped, and
+      // nothing would ever consume again. Restart it here, with backoff, until it runs or the bus closes.
+      consumer.on(consumer.events.CRASH, (ev) => {
+        if (ev.payload.restart || this.closed) return;
+        let delay = 500;
+        const again = (): void => {
+          if (this.closed) return;
+          const t = setTimeout(() => {
+            if (this.closed) return;
+            this.consumerRestarts++;
+            consumer
+              .connect()
+              .then(() => consumer.subscribe({ topic: this.topic, fromBeginning: this.opts.fromBeginning ?? true }))
+              .then(() => consumer.run(runConfig))
+              .catch(() => {
+                delay = Math.min(delay * 2, 10_000);
+                again();
+              });
+          }, delay);
+          t.unref();
+        };
+        again();
       });
+      await consumer.run(runConfig);
     } catch (e) {
       throw FeaturesErrors.create('RECSPINE_ERR_EVENTBUS', `cannot consume: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
@@ -290,7 +317,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   stats(): EventBusStats {
-    return { ...this.counters };
+    return { ...this.counters, consumerRestarts: this.consumerRestarts };
   }
 
   /** The underlying kafkajs admin client (after `start`), e.g. to read consumer lag. */

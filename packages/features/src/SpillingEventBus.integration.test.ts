@@ -143,7 +143,8 @@ describe.skipIf(!available)('SpillingEventBus over a private Kafka broker that i
     expect(atRestart.rejectedEvents).toBe(0);
     // 4. the spool drains and the consumer — never re-subscribed — catches up by itself
     expect(await bus.whenDrained(60_000)).toBe(true);
-    expect(await until(async () => (await clicks()) >= N, 60_000)).toBe(true);
+    const caughtUp = await until(async () => (await clicks()) >= N, 60_000);
+    expect(caughtUp, `aggregated clicks ${await clicks()} of ${N} after 60 s (${JSON.stringify(bus.spillStats())})`).toBe(true);
     await new Promise((r) => setTimeout(r, 2_000)); // late duplicates would show up here
     expect(await clicks()).toBe(N);
     const st = bus.spillStats();
