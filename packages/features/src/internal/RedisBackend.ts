@@ -226,22 +226,8 @@ export class RedisBackend implements Backend {
       const m = muts[i] as EncodedMutation;
       keys.push(m.key);
       if (snap !== undefined) keys.push((m.snapshot as { key: string }).key);
-      const g = m.guard;
-      args.push(
-        7 + m.set.length + 1 + m.incr.length + 1 + m.decay.length,
-        g?.stream ?? '',
-        g?.seq ?? 0,
-        g?.fromSeq ?? 0,
-        m.ttlMs,
-        m.aux === undefined ? '0' : '1',
-        m.aux ?? '',
-        m.set.length / 2,
-        ...m.set,
-        m.incr.length / 2,
-        ...m.incr,
-        m.decay.length / 4,
-        ...m.decay,
-      );
+      const a = applyArgs(m);
+      args.push(a.length, ...a);
     }
     const res = await this.client.rsApplyMulti(keys.length, ...keys, ...args);
     idx.forEach((i, k) => {
@@ -256,21 +242,7 @@ export class RedisBackend implements Backend {
       else await this.client.set(m.key, m.packed as Buffer);
       return 'applied';
     }
-    const g = m.guard;
-    const args: (string | Buffer | number)[] = [
-      g?.stream ?? '',
-      g?.seq ?? 0,
-      g?.fromSeq ?? 0,
-      m.ttlMs,
-      m.aux === undefined ? '0' : '1',
-      m.aux ?? '',
-      m.set.length / 2,
-      ...m.set,
-      m.incr.length / 2,
-      ...m.incr,
-      m.decay.length / 4,
-      ...m.decay,
-    ];
+    const args = applyArgs(m);
     const sn = m.snapshot;
     const r = sn === undefined ? await this.client.rsApply(m.key, ...args) : await this.client.rsApplySnap(m.key, sn.key, ...args, sn.spec);
     return r === 1 ? 'applied' : r === 0 ? 'skipped' : 'conflict';
@@ -376,4 +348,23 @@ function specText(spec: Buffer): string {
   let t = specTexts.get(spec);
   if (t === undefined) specTexts.set(spec, (t = spec.toString('hex', 0, 7) + spec.toString('utf8', 7)));
   return t;
+}
+
+/** One hash mutation's script arguments (guard, TTL, aux, then the set / incr / decay lists), shared by the one-record and the batched scripts. */
+function applyArgs(m: EncodedMutation): (string | Buffer | number)[] {
+  const g = m.guard;
+  return [
+    g?.stream ?? '',
+    g?.seq ?? 0,
+    g?.fromSeq ?? 0,
+    m.ttlMs,
+    m.aux === undefined ? '0' : '1',
+    m.aux ?? '',
+    m.set.length / 2,
+    ...m.set,
+    m.incr.length / 2,
+    ...m.incr,
+    m.decay.length / 4,
+    ...m.decay,
+  ];
 }
