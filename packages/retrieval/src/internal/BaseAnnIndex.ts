@@ -21,6 +21,15 @@ export const DEFAULT_MAX_K = 10_000;
  */
 export abstract class BaseAnnIndex implements AnnIndex {
   protected idMap = new IdMap();
+
+  /**
+   * Replaces the id ↔ label map (an index restored from a worker-built file gets the map built from
+   * the caller's ids in slices, instead of parsing it back from JSON in one blocking call).
+   * @internal
+   */
+  adoptIdMap(map: IdMap): void {
+    this.idMap = map;
+  }
   abstract readonly backend: AnnBackend;
   abstract readonly filterMode: 'native' | 'post';
 

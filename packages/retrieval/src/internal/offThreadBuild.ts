@@ -216,7 +216,7 @@ export async function buildOffThread(req: OffThreadBuildRequest): Promise<OffThr
       const none = { ids: [], dead: [] };
       index =
         req.spec.backend === 'usearch' ? UsearchIndex.restore(manifest, indexPath, none) : HnswlibIndex.restore(manifest, indexPath, none);
-      (index as unknown as { idMap: IdMap }).idMap = idMap;
+      index.adoptIdMap(idMap);
     } catch (e) {
       throw new OffThreadBuildFailure('RECSPINE_ERR_ANN_SWAP_REFUSED', `loading the worker-built index failed: ${(e as Error).message}`);
     }
