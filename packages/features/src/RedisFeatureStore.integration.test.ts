@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES, itemProfile, testSchema } from '../test/fixtures.js';
 import { hasBinary, requireServer, startRedis, startRedisCluster, tcpOpen, type RedisProc } from '../test/servers.js';
@@ -16,7 +17,8 @@ async function keysOf(r: Redis, pattern: string): Promise<string[]> {
   const out: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    // COUNT 20 000: a shared development Redis may hold millions of keys (a 1M-item bench seeds ~4M)
+    const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 20_000);
     cursor = next;
     out.push(...keys);
   } while (cursor !== '0');
@@ -274,6 +276,66 @@ describe.skipIf(!available)('RedisFeatureStore on a 3-master Redis Cluster', () 
     expect(c.items[0]).toEqual({});
     await store.close();
     await viaHash.close();
+  });
+
+  /** The backend's cluster read counters (internal diagnostics, not part of the public API). */
+  const clusterStats = (s: RedisFeatureStore): { scriptCalls: number; fallbacks: number; scriptDisabled: boolean } =>
+    (s as unknown as { backend: { clusterReadStats: { scriptCalls: number; fallbacks: number; scriptDisabled: boolean } } }).backend
+      .clusterReadStats;
+  const clientOf = (s: RedisFeatureStore): Cluster => (s as unknown as { backend: { client: Cluster } }).backend.client;
+
+  it('reads a packed group with one script call per master, loading the script on NOSCRIPT', async () => {
+    const pfx = prefix();
+    const store = new RedisFeatureStore(testSchema(), { clusterNodes: nodes, keyPrefix: pfx, cache: false });
+    await store.ready();
+    const ids = Array.from({ length: 200 }, (_, i) => `per-node-${i}`);
+    await store.write(ids.map((id, i) => ({ entity: 'item' as const, id, group: 'item_profile', set: itemProfile(i) })));
+    // a script cache emptied under us (a restarted node) must cost an EVAL, not a failed read
+    for (const n of nodes) {
+      const r = new Redis(n.port, n.host);
+      await r.script('FLUSH');
+      r.disconnect();
+    }
+    const before = clusterStats(store).scriptCalls;
+    const b = await store.read({ itemIds: [...ids, 'per-node-absent'], groups: ['item_profile'] });
+    expect(b.missingGroups.size).toBe(0);
+    expect(b.items.map((r) => r.f0)).toEqual([...ids.map((_, i) => i * 100), undefined]);
+    expect(b.items[7]).toMatchObject({ category: itemProfile(7).category, tags: itemProfile(7).tags });
+    // 201 keys in ~200 slots: at most one call per master, not one MGET per slot
+    expect(clusterStats(store).scriptCalls - before).toBeLessThanOrEqual(3);
+    expect(clusterStats(store)).toMatchObject({ fallbacks: 0, scriptDisabled: false });
+    // the per-slot path reads the same records
+    const bySlot = new RedisFeatureStore(testSchema(), { client: store.client, keyPrefix: pfx, cache: false, clusterReads: 'slot' });
+    const c = await bySlot.read({ itemIds: [...ids, 'per-node-absent'], groups: ['item_profile'] });
+    expect(c.items).toEqual(b.items);
+    expect(clusterStats(bySlot).scriptCalls).toBe(0);
+    await store.close();
+  });
+
+  it('refuses an unknown clusterReads mode with a coded error, before connecting', () => {
+    expect(() => new RedisFeatureStore(testSchema(), { clusterNodes: nodes, clusterReads: 'node' as 'slot' })).toThrow(
+      expect.objectContaining({ code: 'RECSPINE_ERR_FEATURES_BAD_VALUE' }),
+    );
+  });
+
+  it('falls back to per-slot MGETs when its slot map is stale (a key the node does not serve), and still returns every record', async () => {
+    const store = new RedisFeatureStore(testSchema(), { clusterNodes: nodes, keyPrefix: prefix(), cache: false });
+    await store.ready();
+    const ids = Array.from({ length: 40 }, (_, i) => `stale-${i}`);
+    await store.write(ids.map((id, i) => ({ entity: 'item' as const, id, group: 'item_profile', set: itemProfile(i) })));
+    await store.read({ itemIds: ids, groups: ['item_profile'] });
+    // Point one key's slot at the wrong master, as a resharding the client has not seen yet would.
+    const client = clientOf(store);
+    const slot = calculateSlot(store.key('item', 'stale-0', 'item_profile'));
+    const right = client.slots[slot]?.[0] as string;
+    const masters = client.nodes('master').map((r) => `${r.options.host ?? ''}:${r.options.port ?? ''}`);
+    client.slots[slot] = [masters.find((m) => m !== right) as string];
+    const b = await store.read({ itemIds: ids, groups: ['item_profile'] });
+    expect(b.missingGroups.size).toBe(0);
+    expect(b.items.map((r) => r.f0)).toEqual(ids.map((_, i) => i * 100));
+    expect(clusterStats(store).fallbacks).toBeGreaterThanOrEqual(1);
+    expect(clusterStats(store).scriptDisabled).toBe(false);
+    await store.close();
   });
 
   it('spreads a batch over all three masters and reads it back', async () => {

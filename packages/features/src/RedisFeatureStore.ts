@@ -31,6 +31,14 @@ export interface RedisFeatureStoreOptions extends StoreEngineOptions {
    * - `'off'`: neither.
    */
   readonly hashSnapshots?: HashSnapshotMode;
+  /**
+   * Redis Cluster: how a packed group's records are read.
+   * - `'script'` (default): one read-only script call per master node for every key that node
+   *   serves, whatever their slots (Redis ≥ 7, `allow-cross-slot-keys`). A stale slot map falls
+   *   back to `'slot'` for that read; a Redis that cannot run it turns it off for good.
+   * - `'slot'`: one `MGET` per hash slot — with the `{id}` hash tag, one per item.
+   */
+  readonly clusterReads?: 'script' | 'slot';
 }
 
 /**
@@ -38,8 +46,8 @@ export interface RedisFeatureStoreOptions extends StoreEngineOptions {
  *
  * - A batch read issues its commands (one `MGET` for a packed group, one `HMGET` per record for
  *   a hash group) in a single tick; they go out as one explicit pipeline, one round trip. On a
- *   cluster, packed keys are grouped by hash slot and the commands are flushed as one pipeline
- *   per master node, all nodes in parallel.
+ *   cluster, a packed group is one read-only script call per master node (`clusterReads`), and
+ *   the commands are flushed as one pipeline per master node, all nodes in parallel.
  * - Records decode straight into the batch's columns (`batch.columns`); row objects are built
  *   only if `batch.items` is read.
  * - Each group races its own sub-deadline; a late group is reported missing (`timeout`).
@@ -62,6 +70,17 @@ export class RedisFeatureStore extends StoreEngine {
   readonly client: Redis | Cluster;
 
   constructor(schema: FeatureSchema, opts: RedisFeatureStoreOptions = {}) {
+    // Options are checked before a client is created (a refused store opens no connection).
+    const mode = opts.hashSnapshots ?? 'read';
+    if (mode !== 'off' && mode !== 'write' && mode !== 'read')
+      throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `hashSnapshots must be off|write|read, got ${String(mode)}`, {
+        field: 'hashSnapshots',
+      });
+    const clusterReads = opts.clusterReads ?? 'script';
+    if (clusterReads !== 'script' && clusterReads !== 'slot')
+      throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `clusterReads must be script|slot, got ${String(clusterReads)}`, {
+        field: 'clusterReads',
+      });
     let client = opts.client;
     const owns = client === undefined;
     if (client === undefined) {
@@ -74,12 +93,7 @@ export class RedisFeatureStore extends StoreEngine {
             })
           : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true, maxRetriesPerRequest: 2, ...opts.redisOptions });
     }
-    const mode = opts.hashSnapshots ?? 'read';
-    if (mode !== 'off' && mode !== 'write' && mode !== 'read')
-      throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `hashSnapshots must be off|write|read, got ${String(mode)}`, {
-        field: 'hashSnapshots',
-      });
-    super(schema, new RedisBackend(client, owns), opts, mode);
+    super(schema, new RedisBackend(client, owns, clusterReads === 'script'), opts, mode);
     this.client = client;
     this.name = client instanceof Cluster ? 'redis-cluster' : 'redis';
     // Connection errors surface as failed reads/writes (coded errors); without a listener

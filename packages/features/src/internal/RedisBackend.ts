@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { Command, type Cluster, type Redis } from 'ioredis';
 import type { MutationResult } from '../FeatureStore.js';
@@ -17,14 +18,38 @@ type Client = (Redis | Cluster) & {
  */
 const MULTI_MAX_RECORDS = 64;
 
+/**
+ * Cluster reads of packed records: one script call per master node reads every key of the batch
+ * that the node owns, whatever their slots. `MGET` needs all its keys in one slot, and the `{id}`
+ * hash tag puts every item in its own slot, so a 200-item group was ~200 per-slot `MGET`s (one
+ * `Command`, promise and reply each). Redis ≥ 7 lets a script with the `allow-cross-slot-keys`
+ * flag read keys of several slots as long as the node serves them; the keys go in ARGV because
+ * declared KEYS of several slots are refused at routing (CROSSSLOT), and `GET` in a loop because
+ * a multi-slot `MGET` is refused inside a script too (both checked against Redis 7.0). `no-writes`
+ * lets it run on replicas. A key the node no longer serves (resharding) fails the call with
+ * "non local key": that read falls back to per-slot `MGET`s and the slot map is refreshed; any
+ * other script failure (e.g. a Redis < 7 that cannot parse the flags) turns the script path off
+ * for this backend.
+ */
+const CROSS_SLOT_GET_LUA = `#!lua flags=allow-cross-slot-keys,no-writes
+local out = {}
+for i = 1, #ARGV do out[i] = redis.call('GET', ARGV[i]) end
+return out`;
+const CROSS_SLOT_GET_SHA = createHash('sha1').update(CROSS_SLOT_GET_LUA).digest('hex');
+
 interface Queued {
   readonly slot: number;
-  readonly cmd: 'mgetBuffer' | 'hmgetBuffer' | 'raw';
+  readonly cmd: 'mgetBuffer' | 'hmgetBuffer' | 'raw' | 'nodeGet';
   /** For `raw`: empty (the command is in `raw`). */
   readonly args: readonly string[];
   readonly raw?: Command;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
+}
+
+/** `keys` with the client's `keyPrefix` (script ARGV is not prefixed by ioredis, unlike keys). */
+function prefixed(keys: readonly string[], keyPrefix: string | undefined): string[] {
+  return keyPrefix ? keys.map((k) => keyPrefix + k) : (keys as string[]);
 }
 
 /**
@@ -54,7 +79,9 @@ export class RedisBackend implements Backend {
   constructor(
     client: Redis | Cluster,
     private readonly ownsClient: boolean,
+    crossSlotScript = true,
   ) {
+    this.crossSlotScript = crossSlotScript;
     this.client = client as Client;
     this.cluster = 'nodes' in client && typeof (client as Cluster).nodes === 'function' && (client as Cluster).isCluster === true;
     this.rawMget = !this.cluster && !(client as Redis).options.keyPrefix;
@@ -128,7 +155,9 @@ export class RedisBackend implements Backend {
         const cmd =
           it.cmd === 'raw'
             ? (it.raw as Command)
-            : new Command(it.cmd === 'mgetBuffer' ? 'mget' : 'hmget', it.args as string[], { replyEncoding: null, keyPrefix });
+            : it.cmd === 'nodeGet'
+              ? new Command('evalsha', [CROSS_SLOT_GET_SHA, '0', ...prefixed(it.args, keyPrefix)], { replyEncoding: null })
+              : new Command(it.cmd === 'mgetBuffer' ? 'mget' : 'hmget', it.args as string[], { replyEncoding: null, keyPrefix });
         (cmd.promise as Promise<unknown>).then(it.resolve, (err: unknown) => {
           if (this.cluster && err instanceof Error && /^(MOVED|ASK)/.test(err.message)) void (this.client as Cluster).refreshSlotsCache();
           it.reject(err);
@@ -140,11 +169,79 @@ export class RedisBackend implements Backend {
     }
   }
 
+  /** Cluster: whether packed reads go through {@link CROSS_SLOT_GET_LUA} (off after it failed for good). */
+  private crossSlotScript: boolean;
+  /** Cluster reads by script call / fallbacks to per-slot `MGET`s (diagnostics; tests read them). */
+  readonly clusterReadStats = { scriptCalls: 0, fallbacks: 0, scriptDisabled: false };
+
   getPacked(keys: readonly string[]): Promise<(Buffer | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     if (!this.cluster) return this.enqueue<(Buffer | null)[]>(0, 'mgetBuffer', keys);
-    // Cluster: MGET only works within one slot, so group the keys by slot and fetch the groups
-    // in parallel (auto-pipelining batches them per node).
+    return this.crossSlotScript ? this.getPackedByNode(keys) : this.getPackedBySlot(keys);
+  }
+
+  /** Cluster: one {@link CROSS_SLOT_GET_LUA} call per master node, all nodes in parallel. */
+  private getPackedByNode(keys: readonly string[]): Promise<(Buffer | null)[]> {
+    const slots = (this.client as Cluster).slots;
+    const byNode = new Map<string, { slot: number; idx: number[] }>();
+    for (let i = 0; i < keys.length; i++) {
+      const slot = calculateSlot(keys[i] as string);
+      const node = slots[slot]?.[0] ?? '';
+      const g = byNode.get(node);
+      if (g === undefined) byNode.set(node, { slot, idx: [i] });
+      else g.idx.push(i);
+    }
+    const out: (Buffer | null)[] = new Array(keys.length);
+    const parts: Promise<void>[] = [];
+    for (const { slot, idx } of byNode.values()) {
+      const ks = idx.map((i) => keys[i] as string);
+      this.clusterReadStats.scriptCalls++;
+      const call = this.enqueue<(Buffer | null)[]>(slot, 'nodeGet', ks).catch((e: unknown) => this.nodeGetFailed(e, ks, slot));
+      parts.push(
+        call.then((vals) => {
+          for (let j = 0; j < idx.length; j++) out[idx[j] as number] = vals[j] ?? null;
+        }),
+      );
+    }
+    return Promise.all(parts).then(() => out);
+  }
+
+  /**
+   * A failed per-node script read: NOSCRIPT (first call on that node, or after a restart) loads
+   * the script with `EVAL` and is done; "non local key" (resharding) refreshes the slot map and
+   * reads those keys by slot; anything else turns the script path off for good (e.g. a Redis < 7
+   * that does not know the flags) and reads by slot.
+   */
+  private nodeGetFailed(e: unknown, ks: readonly string[], slot: number): Promise<(Buffer | null)[]> {
+    const node = this.nodeFor(slot);
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/^NOSCRIPT/.test(msg) && node !== undefined) {
+      const load = new Command('eval', [CROSS_SLOT_GET_LUA, '0', ...prefixed(ks, node.options.keyPrefix)], { replyEncoding: null });
+      void node.sendCommand(load);
+      return (load.promise as Promise<(Buffer | null)[]>).catch((e2: unknown) =>
+        /^NOSCRIPT/.test(e2 instanceof Error ? e2.message : '') ? this.fallBack(e2, ks) : this.nodeGetFailed(e2, ks, slot),
+      );
+    }
+    return this.fallBack(e, ks);
+  }
+
+  private fallBack(e: unknown, ks: readonly string[]): Promise<(Buffer | null)[]> {
+    const msg = e instanceof Error ? e.message : String(e);
+    this.clusterReadStats.fallbacks++;
+    if (/non local key|MOVED|ASK|CLUSTERDOWN/i.test(msg)) {
+      // The slot map is stale: refresh it first, or the per-slot reads go to the same wrong node
+      // (the group's sub-deadline still bounds the whole read).
+      return new Promise<void>((resolve) => (this.client as Cluster).refreshSlotsCache(() => resolve())).then(() =>
+        this.getPackedBySlot(ks),
+      );
+    }
+    this.crossSlotScript = false;
+    this.clusterReadStats.scriptDisabled = true;
+    return this.getPackedBySlot(ks);
+  }
+
+  /** Cluster: one `MGET` per hash slot (MGET only works within one slot), all in parallel. */
+  private getPackedBySlot(keys: readonly string[]): Promise<(Buffer | null)[]> {
     const bySlot = new Map<number, number[]>();
     for (let i = 0; i < keys.length; i++) {
       const s = calculateSlot(keys[i] as string);

@@ -21,12 +21,12 @@ import type { Backend, EncodedMutation, KeyList } from './Backend.js';
 import { checkValue, encodeHashField, encodePacked } from './codec.js';
 import {
   allocGroupColumns,
+  allocSnapshotColumns,
   cellValue,
   decodeHashColumns,
   decodePackedColumns,
   decodeSnapshotColumns,
   gatherColumns,
-  snapshotColumns,
   snapshotSpec,
   type GroupColumns,
 } from './columns.js';
@@ -373,8 +373,7 @@ export abstract class StoreEngine implements FeatureStore {
     const entity = g.entity as StoredEntity;
     const work = async (): Promise<{ gc: GroupColumns; errors: number; fallbacks: number }> => {
       const snaps = await this.backend.getPackedList(this.keyList(g, ids, '~p'));
-      const gc = allocGroupColumns(g, m);
-      const sc = snapshotColumns(spec, gc);
+      const { gc, sc } = allocSnapshotColumns(g, spec, m);
       const fall: number[] = [];
       for (let j = 0; j < m; j++) if (decodeSnapshotColumns(g, spec, snaps[j], now, sc, j) !== 1) fall.push(j);
       let errors = 0;

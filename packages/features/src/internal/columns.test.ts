@@ -8,12 +8,13 @@ import type { Backend } from './Backend.js';
 import { DecodeStatus, decayTo, decodeHashField, decodePacked, encodeHashField, encodePacked } from './codec.js';
 import {
   allocGroupColumns,
+  allocSnapshotColumns,
   cellValue,
   decodeHashColumns,
   decodePackedColumns,
   decodeSnapshotColumns,
   parseNumber,
-  snapshotColumns,
+  shortString,
   snapshotSpec,
 } from './columns.js';
 
@@ -115,6 +116,61 @@ describe('columns', () => {
     });
   });
 
+  describe('shortString', () => {
+    it('returns what Buffer#toString("utf8") returns, on first sight and on every repeat, whatever the bytes (property)', () => {
+      const bytes = fc.oneof(
+        fc.string({ maxLength: 40 }).map((x) => Buffer.from(x, 'utf8')),
+        fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+        // a small alphabet so that hash slots are shared and overwritten often
+        fc.array(fc.constantFrom(0x61, 0x62, 0x63), { maxLength: 6 }).map((a) => Buffer.from(a)),
+      );
+      fc.assert(
+        fc.property(fc.array(fc.tuple(bytes, fc.nat(3)), { minLength: 1, maxLength: 30 }), (items) => {
+          for (let round = 0; round < 2; round++) {
+            for (const [b, pad] of items) {
+              // inside a larger buffer at an offset, like a record inside a reply
+              const host = Buffer.concat([Buffer.alloc(pad, 0x7a), b, Buffer.alloc(2, 0x7a)]);
+              expect(shortString(host, pad, pad + b.length)).toBe(b.toString('utf8'));
+            }
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  describe('decodePackedColumns on a wide group', () => {
+    // 20 features, a 3-byte presence bitmap, several vectors and numbers: every slot of the
+    // backing arrays after the first is exercised.
+    const WIDE: FeatureSpec[] = [0, 1, 2, 3].flatMap((k) => SPECS.map((f) => ({ ...f, name: `${f.name}${k}` })));
+    const W = defineFeatureSchema({ groups: [{ name: 'w', entity: 'item', features: WIDE }] }).group('w') as CompiledGroup;
+    it('decodes exactly what the row decoder decodes, every row independent (property)', () => {
+      fc.assert(
+        fc.property(fc.array(fc.array(valueArb, { minLength: 4, maxLength: 4 }), { minLength: 1, maxLength: 5 }), (records) => {
+          const gc = allocGroupColumns(W, records.length);
+          records.forEach((parts, row) => {
+            const m = new Map<number, FeatureValue>();
+            parts.forEach((vals, k) => {
+              for (const [name, v] of Object.entries(vals)) m.set(W.index.get(`${name}${k}`) as number, v);
+            });
+            const buf = encodePacked(WIDE, W.fingerprint, m);
+            expect(decodePackedColumns(W, buf, gc, row)).toBe(1);
+          });
+          records.forEach((_, row) => {
+            const ref: Record<string, FeatureValue> = {};
+            const m = new Map<number, FeatureValue>();
+            records[row]?.forEach((vals, k) => {
+              for (const [name, v] of Object.entries(vals)) m.set(W.index.get(`${name}${k}`) as number, v);
+            });
+            decodePacked(WIDE, W.fingerprint, W.outputNames, encodePacked(WIDE, W.fingerprint, m), ref);
+            expect(rowOf(W, gc, row)).toEqual(ref);
+          });
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
   describe('decodeSnapshotColumns', () => {
     it('decodes a packed snapshot of a hash record exactly like the hash record, decay included (property)', () => {
       const spec = snapshotSpec(H);
@@ -144,8 +200,8 @@ describe('columns', () => {
             const snap = encodePacked(spec.features, spec.fingerprint, m);
             const viaHash = allocGroupColumns(H, 1);
             decodeHashColumns(H, fields, now, viaHash, 0);
-            const viaSnap = allocGroupColumns(H, 1);
-            expect(decodeSnapshotColumns(H, spec, snap, now, snapshotColumns(spec, viaSnap), 0)).toBe(1);
+            const { gc: viaSnap, sc } = allocSnapshotColumns(H, spec, 1);
+            expect(decodeSnapshotColumns(H, spec, snap, now, sc, 0)).toBe(1);
             expect(rowOf(H, viaSnap, 0)).toEqual(rowOf(H, viaHash, 0));
             // the hash stores the decimal string, so -0 is stored (and read back) as 0
             if (d !== null && t !== null && now > t) expect(rowOf(H, viaSnap, 0).d).toBe(decayTo(Number(String(d)), t, now, 1000));
@@ -157,7 +213,7 @@ describe('columns', () => {
 
     it('rejects a record of another layout (a packed record of the group, another version) so the caller falls back', () => {
       const spec = snapshotSpec(H);
-      const sc = snapshotColumns(spec, allocGroupColumns(H, 1));
+      const { sc } = allocSnapshotColumns(H, spec, 1);
       const plain = encodePacked(HOT, H.fingerprint, new Map<number, FeatureValue>([[0, 1]]));
       expect(decodeSnapshotColumns(H, spec, plain, 0, sc, 0)).toBe(2);
       const other = encodePacked(spec.features, spec.fingerprint, new Map<number, FeatureValue>([[0, 1]]));

@@ -21,10 +21,20 @@ export type MutableColumn =
   | { readonly type: 'category'; readonly values: (string | undefined)[]; readonly present: Uint8Array }
   | { readonly type: 'idList'; readonly values: (readonly string[] | undefined)[]; readonly present: Uint8Array };
 
-/** The columns of one group for `length` records, aligned with the group's features. */
+/**
+ * The columns of one group for `length` records, aligned with the group's features. The number,
+ * vector and presence columns are views into one ArrayBuffer (`nums`, `vecs`, `present`), which
+ * the packed decoder writes through a per-feature layout computed once per feature list.
+ */
 export interface GroupColumns {
   readonly length: number;
   readonly cols: readonly MutableColumn[];
+  /** Presence bytes: feature `fi`, record `row` at `fi * length + row`. */
+  readonly present: Uint8Array;
+  /** Number values: the `ni`-th number feature's record `row` at `ni * length + row`. */
+  readonly nums: Float64Array;
+  /** Vector floats: a vector feature starting at float slot `vi` has record `row` at `vi * length + row * dim`. */
+  readonly vecs: Float32Array;
 }
 
 /** Per-group sizes computed once at schema compile time (compose once, run many). */
@@ -33,9 +43,9 @@ export interface GroupShape {
   readonly vectorFloats: number;
 }
 
-const shapes = new WeakMap<CompiledGroup, GroupShape>();
+const shapes = new WeakMap<object, GroupShape>();
 
-function shapeOf(g: CompiledGroup): GroupShape {
+function shapeOf(g: Pick<CompiledGroup, 'features'>): GroupShape {
   let s = shapes.get(g);
   if (s === undefined) {
     let numbers = 0;
@@ -55,26 +65,31 @@ function shapeOf(g: CompiledGroup): GroupShape {
  * vector floats, presence bytes) sliced into per-feature views, so a 200-item read of a 48-feature
  * group costs three buffer allocations, not 96.
  */
-export function allocGroupColumns(g: CompiledGroup, length: number): GroupColumns {
+export function allocGroupColumns(g: Pick<CompiledGroup, 'features'>, length: number): GroupColumns {
   const shape = shapeOf(g);
   const nf = g.features.length;
-  const present = new Uint8Array(nf * length);
-  const nums = shape.numbers > 0 ? new Float64Array(shape.numbers * length) : undefined;
-  const vecs = shape.vectorFloats > 0 ? new Float32Array(shape.vectorFloats * length) : undefined;
+  // One zeroed ArrayBuffer per group and read, numbers first (8-byte aligned), then vector floats,
+  // then presence bytes: one allocation instead of three (each is a calloc plus GC bookkeeping).
+  const numBytes = shape.numbers * length * 8;
+  const vecBytes = shape.vectorFloats * length * 4;
+  const ab = new ArrayBuffer(numBytes + vecBytes + nf * length);
+  const nums = new Float64Array(ab, 0, shape.numbers * length);
+  const vecs = new Float32Array(ab, numBytes, shape.vectorFloats * length);
+  const present = new Uint8Array(ab, numBytes + vecBytes, nf * length);
   const cols: MutableColumn[] = new Array<MutableColumn>(nf);
   let ni = 0;
   let vi = 0;
   for (let fi = 0; fi < nf; fi++) {
     const f = g.features[fi] as FeatureSpec;
-    const p = present.subarray(fi * length, (fi + 1) * length);
+    const p = new Uint8Array(ab, numBytes + vecBytes + fi * length, length);
     switch (f.type) {
       case 'number':
-        cols[fi] = { type: 'number', values: (nums as Float64Array).subarray(ni * length, (ni + 1) * length), present: p };
+        cols[fi] = { type: 'number', values: new Float64Array(ab, ni * length * 8, length), present: p };
         ni++;
         break;
       case 'vector': {
         const dim = f.dim as number;
-        cols[fi] = { type: 'vector', dim, values: (vecs as Float32Array).subarray(vi * length, (vi + dim) * length), present: p };
+        cols[fi] = { type: 'vector', dim, values: new Float32Array(ab, numBytes + vi * length * 4, dim * length), present: p };
         vi += dim;
         break;
       }
@@ -86,7 +101,7 @@ export function allocGroupColumns(g: CompiledGroup, length: number): GroupColumn
         break;
     }
   }
-  return { length, cols };
+  return { length, cols, present, nums, vecs };
 }
 
 let viewBuffer: ArrayBufferLike | undefined;
@@ -115,9 +130,100 @@ function clearRow(cols: readonly MutableColumn[], row: number): void {
 }
 
 /**
- * Decodes one packed record into row `row` of `gc`. Returns 0 for an absent record, 1 when
- * decoded, 2 when malformed (header mismatch, truncation, trailing bytes): then the whole row
- * stays missing. A single non-finite number or vector is missing on its own; the rest is kept.
+ * Short strings (category values, ids) repeat across records and reads: a direct-mapped table of
+ * the last string seen per hash slot turns most of them into a hash and a byte compare (≈ 20–30
+ * ns) instead of a `Buffer#toString` call into C++ (150–200 ns, ≈ 800 per 200-item read).
+ * Hand-written: the lookup must run on the reply's bytes before any string exists, which no
+ * string-keyed cache library can do. Bounded: 4 096 slots of at most 32 bytes each.
+ */
+const INTERN_SLOTS = 4096;
+const INTERN_MAX = 32;
+const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX);
+const internLen = new Int8Array(INTERN_SLOTS).fill(-1);
+const internStr: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** `buf[s, e)` as UTF-8, through the intern table when short and ASCII. */
+export function shortString(buf: Buffer, s: number, e: number): string {
+  const n = e - s;
+  if (n > INTERN_MAX) return buf.toString('utf8', s, e);
+  let h = 0x811c9dc5;
+  let ascii = 0;
+  for (let i = s; i < e; i++) {
+    const c = buf[i] as number;
+    ascii |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  if (ascii >= 0x80) return buf.toString('utf8', s, e);
+  const slot = (h ^ (h >>> 15) ^ n) & (INTERN_SLOTS - 1);
+  const base = slot * INTERN_MAX;
+  if (internLen[slot] === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (internBytes[base + i] !== buf[s + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return internStr[slot] as string;
+  }
+  const str = buf.toString('latin1', s, e); // ASCII: latin1 and UTF-8 agree
+  for (let i = 0; i < n; i++) internBytes[base + i] = buf[s + i] as number;
+  internLen[slot] = n;
+  internStr[slot] = str;
+  return str;
+}
+
+/** What the packed decoder needs per feature, computed once per feature list. */
+interface PackedLayout {
+  readonly n: number;
+  readonly bitmapLen: number;
+  /** 0 number, 1 vector, 2 category, 3 idList. */
+  readonly kind: Uint8Array;
+  /** Numbers: their index among the number features; vectors: their first float slot. */
+  readonly slot: Int32Array;
+  /** Vectors: their dimension. */
+  readonly dim: Int32Array;
+}
+
+const KIND = { number: 0, vector: 1, category: 2, idList: 3 } as const;
+const layouts = new WeakMap<readonly FeatureSpec[], PackedLayout>();
+let lastFeatures: readonly FeatureSpec[] | undefined;
+let lastLayout: PackedLayout | undefined;
+
+/** The layout of `features` (the same slots as {@link allocGroupColumns} gives them). */
+function layoutOf(features: readonly FeatureSpec[]): PackedLayout {
+  if (features === lastFeatures) return lastLayout as PackedLayout;
+  let l = layouts.get(features);
+  if (l === undefined) {
+    const n = features.length;
+    const kind = new Uint8Array(n);
+    const slot = new Int32Array(n);
+    const dim = new Int32Array(n);
+    let ni = 0;
+    let vi = 0;
+    for (let i = 0; i < n; i++) {
+      const f = features[i] as FeatureSpec;
+      kind[i] = KIND[f.type];
+      if (f.type === 'number') slot[i] = ni++;
+      else if (f.type === 'vector') {
+        slot[i] = vi;
+        dim[i] = f.dim as number;
+        vi += f.dim as number;
+      }
+    }
+    l = { n, bitmapLen: (n + 7) >> 3, kind, slot, dim };
+    layouts.set(features, l);
+  }
+  lastFeatures = features;
+  lastLayout = l;
+  return l;
+}
+
+/**
+ * Decodes one packed record into row `row` of `gc` (allocated by {@link allocGroupColumns} for the
+ * same feature list). Returns 0 for an absent record, 1 when decoded, 2 when malformed (header
+ * mismatch, truncation, trailing bytes): then the whole row stays missing. A single non-finite
+ * number or vector is missing on its own; the rest is kept.
  */
 export function decodePackedColumns(
   g: Pick<CompiledGroup, 'features' | 'fingerprint'>,
@@ -126,81 +232,86 @@ export function decodePackedColumns(
   row: number,
 ): 0 | 1 | 2 {
   if (buf === null || buf === undefined) return 0;
-  const features = g.features;
-  const n = features.length;
-  const bitmapLen = (n + 7) >> 3;
+  const L = layoutOf(g.features);
+  const n = L.n;
+  const bitmapLen = L.bitmapLen;
   const len = buf.length;
   if (len < 7 + bitmapLen) return 2;
   const dv = viewOf(buf);
   const b0 = buf.byteOffset;
   if (buf[0] !== VERSION || dv.getUint32(b0 + 1, true) !== g.fingerprint || dv.getUint16(b0 + 5, true) !== n) return 2;
-  const cols = gc.cols;
+  const kind = L.kind;
+  const slot = L.slot;
+  const rows = gc.length;
+  const present = gc.present;
+  const nums = gc.nums;
   let off = 7 + bitmapLen;
+  let bits = 0;
   for (let i = 0; i < n; i++) {
-    if (((buf[7 + (i >> 3)] as number) & (1 << (i & 7))) === 0) continue;
-    const c = cols[i] as MutableColumn;
-    switch (c.type) {
-      case 'number': {
-        if (off + 8 > len) return fail(cols, row);
+    if ((i & 7) === 0) bits = buf[7 + (i >> 3)] as number;
+    if ((bits & (1 << (i & 7))) === 0) continue;
+    switch (kind[i]) {
+      case 0: {
+        if (off + 8 > len) return fail(gc.cols, row);
         const x = dv.getFloat64(b0 + off, true);
         off += 8;
         if (x - x === 0) {
           // finite (NaN and ±Infinity give NaN here)
-          c.values[row] = x;
-          c.present[row] = 1;
+          nums[(slot[i] as number) * rows + row] = x;
+          present[i * rows + row] = 1;
         }
         break;
       }
-      case 'vector': {
-        if (off + 2 > len) return fail(cols, row);
+      case 1: {
+        if (off + 2 > len) return fail(gc.cols, row);
         const m = dv.getUint16(b0 + off, true);
         off += 2;
-        if (off + 4 * m > len) return fail(cols, row);
-        if (m !== c.dim) {
+        if (off + 4 * m > len) return fail(gc.cols, row);
+        if (m !== L.dim[i]) {
           off += 4 * m;
           break;
         }
-        const base = row * m;
-        const vals = c.values;
+        const vecs = gc.vecs;
+        const base = (slot[i] as number) * rows + row * m;
         let ok = true;
         for (let k = 0; k < m; k++, off += 4) {
           const x = dv.getFloat32(b0 + off, true);
           if (x - x !== 0) ok = false;
-          vals[base + k] = x;
+          vecs[base + k] = x;
         }
-        if (ok) c.present[row] = 1;
+        if (ok) present[i * rows + row] = 1;
         break;
       }
-      case 'category': {
-        if (off + 2 > len) return fail(cols, row);
+      case 2: {
+        if (off + 2 > len) return fail(gc.cols, row);
         const m = dv.getUint16(b0 + off, true);
         off += 2;
-        if (off + m > len) return fail(cols, row);
-        c.values[row] = buf.toString('utf8', off, off + m);
-        c.present[row] = 1;
+        if (off + m > len) return fail(gc.cols, row);
+        (gc.cols[i] as MutableColumn & { type: 'category' }).values[row] = shortString(buf, off, off + m);
+        present[i * rows + row] = 1;
         off += m;
         break;
       }
-      case 'idList': {
-        if (off + 2 > len) return fail(cols, row);
+      default: {
+        if (off + 2 > len) return fail(gc.cols, row);
         const cnt = dv.getUint16(b0 + off, true);
         off += 2;
         const ids: string[] = new Array<string>(cnt);
         for (let k = 0; k < cnt; k++) {
-          if (off + 2 > len) return fail(cols, row);
+          if (off + 2 > len) return fail(gc.cols, row);
           const m = dv.getUint16(b0 + off, true);
           off += 2;
-          if (off + m > len) return fail(cols, row);
-          ids[k] = buf.toString('utf8', off, off + m);
+          if (off + m > len) return fail(gc.cols, row);
+          ids[k] = shortString(buf, off, off + m);
           off += m;
         }
-        c.values[row] = ids;
-        c.present[row] = 1;
+        (gc.cols[i] as MutableColumn & { type: 'idList' }).values[row] = ids;
+        present[i * rows + row] = 1;
         break;
       }
     }
   }
-  if (off !== len) return fail(cols, row);
+  if (off !== len) return fail(gc.cols, row);
   return 1;
 }
 
@@ -296,7 +407,7 @@ function decodeHashValue(
       return false;
     }
     case 'category':
-      c.values[row] = buf.toString('utf8', s, e);
+      c.values[row] = shortString(buf, s, e);
       c.present[row] = 1;
       return false;
     case 'idList': {
@@ -437,25 +548,21 @@ export function snapshotSpec(g: CompiledGroup): SnapshotSpec {
 }
 
 /**
- * Columns for decoding snapshots of `gc`'s group: `gc`'s columns followed by one scratch number
- * column per decayed feature (its timestamp), so {@link decodePackedColumns} fills both in one pass.
+ * Columns for decoding `m` snapshots of group `g`: `sc` has the group's columns followed by one
+ * scratch number column per decayed feature (its timestamp), so {@link decodePackedColumns} fills
+ * both in one pass; `gc` is the group's columns alone, views into the same backing arrays (the
+ * group's numbers come first in `nums`, its features first in `present`).
  */
-export function snapshotColumns(spec: SnapshotSpec, gc: GroupColumns): GroupColumns {
-  const k = spec.decayed.length;
-  if (k === 0) return gc;
-  const n = gc.length;
-  const vals = new Float64Array(k * n);
-  const pres = new Uint8Array(k * n);
-  const ts: MutableColumn[] = [];
-  for (let j = 0; j < k; j++)
-    ts.push({ type: 'number', values: vals.subarray(j * n, (j + 1) * n), present: pres.subarray(j * n, (j + 1) * n) });
-  return { length: n, cols: [...gc.cols, ...ts] };
+export function allocSnapshotColumns(g: CompiledGroup, spec: SnapshotSpec, m: number): { gc: GroupColumns; sc: GroupColumns } {
+  const sc = allocGroupColumns(spec, m);
+  if (spec.decayed.length === 0) return { gc: sc, sc };
+  return { gc: { ...sc, cols: sc.cols.slice(0, g.features.length) }, sc };
 }
 
 /**
- * Decodes one snapshot into row `row` (of `sc` = {@link snapshotColumns}) and decays its counters
- * to `now` like {@link decodeHashColumns}: a counter is decayed when its timestamp is present.
- * Returns 1 when decoded; 0 (absent) or 2 (wrong header: another version or schema, or
+ * Decodes one snapshot into row `row` (of `sc` from {@link allocSnapshotColumns}) and decays its
+ * counters to `now` like {@link decodeHashColumns}: a counter is decayed when its timestamp is
+ * present. Returns 1 when decoded; 0 (absent) or 2 (wrong header: another version or schema, or
  * malformed) leave the row empty, and the caller falls back to reading the hash.
  */
 export function decodeSnapshotColumns(
@@ -469,13 +576,18 @@ export function decodeSnapshotColumns(
   const st = decodePackedColumns(spec, buf, sc, row);
   if (st !== 1) return st;
   const nf = g.features.length;
-  const cols = sc.cols;
-  for (let k = 0; k < spec.decayed.length; k++) {
-    const t = cols[nf + k] as MutableColumn & { type: 'number' };
-    if (t.present[row] !== 1) continue;
-    const d = spec.decayed[k] as { fi: number; halfLifeMs: number };
-    const c = cols[d.fi] as MutableColumn & { type: 'number' };
-    if (c.present[row] === 1) c.values[row] = decayTo(c.values[row] as number, t.values[row] as number, now, d.halfLifeMs);
+  const L = layoutOf(spec.features);
+  const rows = sc.length;
+  const present = sc.present;
+  const nums = sc.nums;
+  const decayed = spec.decayed;
+  for (let k = 0; k < decayed.length; k++) {
+    const ti = nf + k;
+    if (present[ti * rows + row] !== 1) continue;
+    const d = decayed[k] as { fi: number; halfLifeMs: number };
+    if (present[d.fi * rows + row] !== 1) continue;
+    const at = (L.slot[d.fi] as number) * rows + row;
+    nums[at] = decayTo(nums[at] as number, nums[(L.slot[ti] as number) * rows + row] as number, now, d.halfLifeMs);
   }
   return 1;
 }
