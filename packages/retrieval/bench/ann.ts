@@ -8,7 +8,8 @@
  *     [--oversample 1,1.5,2] [--target 0.95] [--name retrieval-ann]
  *     [--rebuild] [--buildOnly] [--searchOnly] [--truthOnly]
  *
- * Graphs are built once per config (`<backend>-<q>-m<M>-a<ef_construction>`) and cached under
+ * Graphs are built once per config (`<backend>-<q>-m<M>-a<ef_construction>[-loc]`; `-loc` = built
+ * with `buildOrder: 'locality'`, the whole catalogue in one `upsertBatch`) and cached under
  * `<repo>/.cache/recspine-ann/` (see annCache.ts); every run after the first only loads them and
  * sweeps the search-time settings: the beam ef (`loadAnnIndex(dir, { expansionSearch })`) and, for
  * f16/i8, the rescoring oversample (`rescore: { oversample, vectors }`; 1 = no rescoring), with the
@@ -28,7 +29,7 @@
  *
  * Output: bench-results/<name>.json. `metrics.backends[]` holds one entry per backend and
  * quantisation: the row with the best speed-up against exact among those reaching --target recall,
- * else the row with the best recall. `metrics.sweep[]` holds every row; `metrics.overhead` the fixed cost (tiny k)
+ * else the row with the best recall (one entry per build order too: `buildOrder` says which). `metrics.sweep[]` holds every row; `metrics.overhead` the fixed cost (tiny k)
  * and the JS share of a k=1000 search; `metrics.batched` usearch's multi-threaded batch search.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -155,6 +156,10 @@ const truth = Array.from(
 interface Row {
   backend: string;
   quantization: string;
+  /** Insertion order of the graph's build: `input` or `locality` (`buildOrder`). */
+  buildOrder: string;
+  /** Locality order: percent of items inserted first at random (`localityOrder.scaffold`). */
+  scaffoldPct: number;
   items: number;
   dims: number;
   k: number;
@@ -225,6 +230,8 @@ function measure(served: AnnIndex, cfg: GraphConfig, ef: number, oversample: num
   const row: Row = {
     backend: cfg.backend,
     quantization: cfg.quantization,
+    buildOrder: cfg.order,
+    scaffoldPct: cfg.scaffoldPct,
     items,
     dims,
     k,
@@ -336,7 +343,7 @@ function profile(dir: string, served: AnnIndex, cfg: GraphConfig, ef: number): v
 function save(): string {
   const groups = new Map<string, Row[]>();
   for (const r of sweep) {
-    const key = `${r.backend}-${r.quantization}`;
+    const key = `${r.backend}-${r.quantization}-${r.buildOrder}-${r.scaffoldPct}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return writeResult(
@@ -401,7 +408,7 @@ const file = save();
 printTable(
   `ANN search, ${items} items × ${dims} dims, k=${k}, ${nq} queries (load ${loadAvg()})`,
   sweep.map((r) => ({
-    config: `${r.backend}-${r.quantization}-m${r.connectivity}`,
+    config: `${r.backend}-${r.quantization}-m${r.connectivity}${r.buildOrder === 'locality' ? `-loc${r.scaffoldPct > 0 ? `-s${r.scaffoldPct}` : ''}` : r.buildOrder === 'relabel' ? '-rel' : ''}`,
     ef: r.expansionSearch,
     beam: r.effectiveBeam,
     os: r.rescoreOversample,

@@ -3,7 +3,8 @@
  * its search beam (ef) and the rescoring oversample are search-time settings, so each graph is
  * built once, saved with `AnnIndex.save` under `<repo>/.cache/recspine-ann/` (git-ignored) and
  * served from there by `loadAnnIndex` on every later run. A cache entry is keyed by everything
- * that shapes the graph (data size, dims, seed, backend, quantisation, M, ef_construction);
+ * that shapes the graph (data size, dims, seed, backend, quantisation, M, ef_construction, build
+ * order: a `-loc` suffix is the `buildOrder: 'locality'` build, so both orders cache side by side);
  * `build.json` beside it records how long the build took, for the report.
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,13 @@ export interface GraphConfig {
   readonly quantization: 'f32' | 'f16' | 'i8';
   readonly connectivity: number;
   readonly expansionAdd: number;
+  /**
+   * `locality`: built with `buildOrder: 'locality'` (config name suffix `-loc`); `relabel` (suffix
+   * `-rel`, hnswlib only): the input-order graph with its nodes renumbered by annRenumber.ts.
+   */
+  readonly order: 'input' | 'locality' | 'relabel';
+  /** Locality order only: `localityOrder.scaffold` in percent (suffix `-loc-s<pct>`); 0 = none. */
+  readonly scaffoldPct: number;
 }
 
 export interface BuildInfo {
@@ -34,24 +42,30 @@ export interface BuildInfo {
   readonly indexBytes: number;
   readonly builtAt: string;
   readonly loadAverage: string;
+  /** The insertion order of the build (absent in caches written before the option existed: input). */
+  readonly buildOrder?: 'input' | 'locality' | 'relabel';
+  readonly scaffoldPct?: number;
 }
 
-/** `usearch-i8-m32-a200` ⇄ config. */
+/** `usearch-i8-m32-a200` / `hnswlib-f32-m32-a200-loc` ⇄ config. */
 export function parseConfig(s: string): GraphConfig {
-  const m = /^(usearch|hnswlib)-(f32|f16|i8)-m(\d+)-a(\d+)$/.exec(s.trim());
-  if (m === null) throw new Error(`bad config ${s}: expected e.g. usearch-i8-m32-a200 or hnswlib-f32-m32-a200`);
+  const m = /^(usearch|hnswlib)-(f32|f16|i8)-m(\d+)-a(\d+)(-loc(?:-s(\d+))?|-rel)?$/.exec(s.trim());
+  if (m === null) throw new Error(`bad config ${s}: expected e.g. usearch-i8-m32-a200 or hnswlib-f32-m32-a200[-loc[-s<scaffold %>]]`);
   const cfg: GraphConfig = {
     backend: m[1] as GraphConfig['backend'],
     quantization: m[2] as GraphConfig['quantization'],
     connectivity: Number(m[3]),
     expansionAdd: Number(m[4]),
+    order: m[5] === undefined ? 'input' : m[5] === '-rel' ? 'relabel' : 'locality',
+    scaffoldPct: Number(m[6] ?? 0),
   };
   if (cfg.backend === 'hnswlib' && cfg.quantization !== 'f32') throw new Error(`hnswlib is f32 only: ${s}`);
   return cfg;
 }
 
 export function configName(c: GraphConfig): string {
-  return `${c.backend}-${c.quantization}-m${c.connectivity}-a${c.expansionAdd}`;
+  const order = c.order === 'locality' ? `-loc${c.scaffoldPct > 0 ? `-s${c.scaffoldPct}` : ''}` : c.order === 'relabel' ? '-rel' : '';
+  return `${c.backend}-${c.quantization}-m${c.connectivity}-a${c.expansionAdd}${order}`;
 }
 
 export function cacheDir(items: number, dims: number, seed: number): string {
@@ -89,6 +103,8 @@ export async function ensureIndex(
   const log = opts.log ?? ((): void => undefined);
   const hit = opts.rebuild === true ? undefined : cachedIndex(cfg, root);
   if (hit !== undefined) return { ...hit, cached: true };
+  if (cfg.order === 'relabel') throw new Error(`${configName(cfg)}: made from the input-order graph by bench/annRenumber.ts`);
+  const order = cfg.order;
   const n = data.ids.length;
   const dims = data.dims;
   const chunk = opts.chunk ?? 20_000;
@@ -103,15 +119,29 @@ export async function ensureIndex(
           connectivity: cfg.connectivity,
           expansionAdd: cfg.expansionAdd,
           buildThreads: 0,
+          buildOrder: order,
+          localityOrder: { scaffold: cfg.scaffoldPct / 100 },
         })
-      : new HnswlibIndex({ dims, metric: 'cos', connectivity: cfg.connectivity, expansionAdd: cfg.expansionAdd, initialCapacity: n });
+      : new HnswlibIndex({
+          dims,
+          metric: 'cos',
+          connectivity: cfg.connectivity,
+          expansionAdd: cfg.expansionAdd,
+          initialCapacity: n,
+          buildOrder: order,
+          localityOrder: { scaffold: cfg.scaffoldPct / 100 },
+        });
   const load0 = loadAvg();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let off = 0; off < n; off += chunk) {
-    const end = Math.min(n, off + chunk);
+  // The locality order needs the whole catalogue in one call (the library orders each batch):
+  // no progress lines then.
+  const step = cfg.order === 'locality' ? n : chunk;
+  if (cfg.order === 'locality') log(`${configName(cfg)}: inserting ${n} items in one batch, locality order`);
+  for (let off = 0; off < n; off += step) {
+    const end = Math.min(n, off + step);
     index.upsertBatch(data.ids.slice(off, end), data.vectors.subarray(off * dims, end * dims));
-    if ((off / chunk) % 5 === 0) log(`${configName(cfg)}: ${end} / ${n} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    if ((off / step) % 5 === 0) log(`${configName(cfg)}: ${end} / ${n} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   const buildSeconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -129,6 +159,8 @@ export async function ensureIndex(
     indexBytes,
     builtAt: new Date().toISOString(),
     loadAverage: `${load0} → ${loadAvg()}`,
+    buildOrder: cfg.order,
+    ...(cfg.scaffoldPct > 0 ? { scaffoldPct: cfg.scaffoldPct } : {}),
   };
   writeFileSync(infoPath, JSON.stringify(build, null, 2) + '\n');
   return { dir, build, cached: false };

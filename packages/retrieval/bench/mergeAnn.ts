@@ -4,8 +4,8 @@
  *
  *   npx tsx bench/mergeAnn.ts retrieval-ann-hnswlib [retrieval-ann-hnswlib-m32 …]
  *
- * Each part's backends[] rows go into backends[] (unless an entry for the same backend and
- * quantisation is already there: then into `alternatives[]`), its sweep[] rows into sweep[]; every
+ * Each part's backends[] rows go into backends[] (unless an entry for the same backend,
+ * quantisation and build order is already there: then into `alternatives[]`), its sweep[] rows into sweep[]; every
  * row is tagged with the part's connectivity, its builds{} join builds{}, and the parts' params
  * are kept under params.parts.
  */
@@ -34,7 +34,11 @@ for (const name of process.argv.slice(2)) {
   parts.push({ name, ...part.params });
   for (const r of part.metrics.backends) {
     const row = tag(r, part.params);
-    const dup = main.metrics.backends.some((b) => b.backend === row.backend && b.quantization === row.quantization);
+    // One entry per backend, quantisation and build order (rows from before `buildOrder` existed: input).
+    const order = (x: Record<string, unknown>): unknown => x.buildOrder ?? 'input';
+    const dup = main.metrics.backends.some(
+      (b) => b.backend === row.backend && b.quantization === row.quantization && order(b) === order(row),
+    );
     if (dup) (main.metrics.alternatives ??= []).push(row);
     else main.metrics.backends.push(row);
   }

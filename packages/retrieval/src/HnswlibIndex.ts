@@ -4,6 +4,7 @@ import { RetrievalErrors } from './errors.js';
 import { BaseAnnIndex, DEFAULT_MAX_K, type NativeResult } from './internal/BaseAnnIndex.js';
 import { IdMap } from './internal/IdMap.js';
 import type { Manifest } from './internal/persist.js';
+import { type AnnBuildOrder, type LocalityOrderOptions, localityParams } from './localityOrder.js';
 
 const { HierarchicalNSW } = hnswlib;
 
@@ -24,11 +25,22 @@ export interface HnswlibIndexOptions {
   readonly seed?: number;
   /** Largest k accepted. Default 10 000. */
   readonly maxK?: number;
+  /**
+   * `locality`: an `upsertBatch` of ≥ 1024 rows is inserted grouped by embedding neighbourhood
+   * (`localityOrder`), so neighbours sit side by side in the index's memory and a search reads
+   * far fewer scattered cache lines. Ids and results are unchanged. Insert the whole catalogue in
+   * one call to order it as a whole. Default `input` (the order given).
+   */
+  readonly buildOrder?: AnnBuildOrder;
+  /** Tuning of the `locality` order. */
+  readonly localityOrder?: LocalityOrderOptions;
 }
 
 const STAGE = 'retrieval/ann/hnswlib';
 
-function resolve(o: HnswlibIndexOptions): Required<HnswlibIndexOptions> {
+type Resolved = Required<Omit<HnswlibIndexOptions, 'localityOrder'>> & { readonly localityOrder: LocalityOrderOptions | undefined };
+
+function resolve(o: HnswlibIndexOptions): Resolved {
   const r = {
     dims: o.dims,
     metric: o.metric ?? 'cos',
@@ -38,7 +50,9 @@ function resolve(o: HnswlibIndexOptions): Required<HnswlibIndexOptions> {
     initialCapacity: o.initialCapacity ?? 1024,
     seed: o.seed ?? 100,
     maxK: o.maxK ?? DEFAULT_MAX_K,
-  } satisfies Required<HnswlibIndexOptions>;
+    buildOrder: o.buildOrder ?? 'input',
+    localityOrder: o.localityOrder,
+  } satisfies Resolved;
   const bad = (field: string, why: string): never => {
     throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `hnswlib: ${field} ${why}`, { stage: STAGE, field });
   };
@@ -48,6 +62,9 @@ function resolve(o: HnswlibIndexOptions): Required<HnswlibIndexOptions> {
     if (!Number.isInteger(r[f]) || r[f] < 1) bad(f, `must be a positive integer, got ${String(r[f])}`);
   }
   if (r.connectivity < 2) bad('connectivity', 'must be at least 2');
+  if (r.buildOrder !== 'input' && r.buildOrder !== 'locality')
+    bad('buildOrder', `must be 'input' or 'locality', got ${String(r.buildOrder)}`);
+  if (r.localityOrder !== undefined) localityParams(1, r.localityOrder);
   return r;
 }
 
@@ -70,8 +87,11 @@ function resolve(o: HnswlibIndexOptions): Required<HnswlibIndexOptions> {
 export class HnswlibIndex extends BaseAnnIndex {
   readonly backend: AnnBackend = 'hnswlib';
   readonly filterMode = 'native' as const;
+  readonly buildOrder: AnnBuildOrder;
+  /** @internal */
+  readonly localityOptions: LocalityOrderOptions | undefined;
   private readonly native: InstanceType<typeof HierarchicalNSW>;
-  private readonly opts: Required<HnswlibIndexOptions>;
+  private readonly opts: Resolved;
   private capacity: number;
   private readonly row: number[];
 
@@ -79,6 +99,8 @@ export class HnswlibIndex extends BaseAnnIndex {
     const o = resolve(options);
     super(o.dims, o.metric, 'f32' satisfies AnnQuantization, o.maxK, STAGE);
     this.opts = o;
+    this.buildOrder = o.buildOrder;
+    this.localityOptions = o.localityOrder;
     this.row = new Array<number>(o.dims).fill(0);
     try {
       this.native = new HierarchicalNSW(o.metric === 'cos' ? 'cosine' : 'ip', o.dims);

@@ -3,10 +3,12 @@ import type { ResourceLimits } from 'node:worker_threads';
 import type { AnnHit, AnnIndex, AnnMetric, AnnSearcher, AnnSearchOptions } from './AnnIndex.js';
 import { RetrievalErrors } from './errors.js';
 import { HnswlibIndex, type HnswlibIndexOptions } from './HnswlibIndex.js';
+import { BaseAnnIndex, LOCALITY_MIN_ROWS } from './internal/BaseAnnIndex.js';
 import { exactTopKSliced } from './internal/exactTopK.js';
 import { buildOffThread, OffThreadBuildFailure, type WorkerSpec } from './internal/offThreadBuild.js';
 import { checkMatrix, checkVector } from './internal/vector.js';
 import { type LoadOverrides, loadAnnIndex } from './loadAnnIndex.js';
+import { localityOrderAsync, localityParams, permuteRows } from './localityOrder.js';
 import { UsearchIndex, type UsearchIndexOptions } from './UsearchIndex.js';
 
 const STAGE = 'retrieval/ann/manager';
@@ -38,6 +40,9 @@ export interface ValidationOptions {
  * worker thread needs to build an index, since a `create` function cannot cross threads. The
  * options are those of {@link UsearchIndex} (without `rescore`) and {@link HnswlibIndex}.
  * `buildThreads` (usearch) defaults to 1 in a worker build (0 = all cores).
+ * `buildOrder: 'locality'` orders the whole input once (in the worker, or on the serving thread
+ * with a turn of the event loop between slices) and inserts it in that order; the order's scans
+ * use `buildThreads` threads unless `localityOrder.threads` says otherwise.
  */
 export type AnnBuildSpec =
   | ({ readonly backend: 'usearch' } & Omit<UsearchIndexOptions, 'dims' | 'metric' | 'rescore'>)
@@ -186,12 +191,16 @@ function workerSpec(spec: AnnBuildSpec, dims: number, metric: AnnMetric): Worker
   const index = fromSpec(spec, dims, metric);
   // `options()` is what the class writes into a manifest; asked of the class, not re-derived here.
   const options = (index as unknown as { options(): Record<string, number> }).options();
+  const buildThreads = spec.backend === 'usearch' ? (spec.buildThreads ?? 1) : 1;
   return {
     backend: spec.backend,
     quantization: index.quantization,
     options,
-    buildThreads: spec.backend === 'usearch' ? (spec.buildThreads ?? 1) : 1,
+    buildThreads,
     seed: spec.backend === 'hnswlib' ? (spec.seed ?? 100) : 0,
+    buildOrder: index.buildOrder,
+    // The order's scans use as many threads as the inserts (1 in a worker unless asked).
+    localityOrder: { threads: buildThreads, ...spec.localityOrder },
   };
 }
 
@@ -387,10 +396,21 @@ export class IndexManager implements AnnSearcher {
       if (index.dims !== this.dims)
         return this.refuse(version, 'RECSPINE_ERR_ANN_DIMENSION', `create() made a ${index.dims}-d index, expected ${this.dims}`);
       const chunk = this.opts.buildChunk ?? 2000;
-      for (let off = 0; off < n; off += chunk) {
-        const end = Math.min(n, off + chunk);
-        index.upsertBatch(input.ids.slice(off, end), input.vectors.subarray(off * this.dims, end * this.dims));
-        await nextTurn();
+      if (index instanceof BaseAnnIndex && index.buildOrder === 'locality' && n >= LOCALITY_MIN_ROWS) {
+        // The whole input is ordered once (yielding between slices), then inserted slice by slice
+        // in that order; the index must not reorder each slice again.
+        const order = await localityOrderAsync(input.vectors, this.dims, index.metric, index.localityOptions);
+        for (let off = 0; off < n; off += chunk) {
+          const slice = permuteRows(input.ids, input.vectors, this.dims, order.subarray(off, Math.min(n, off + chunk)));
+          index.upsertBatchAsGiven(slice.ids, slice.vectors);
+          await nextTurn();
+        }
+      } else {
+        for (let off = 0; off < n; off += chunk) {
+          const end = Math.min(n, off + chunk);
+          index.upsertBatch(input.ids.slice(off, end), input.vectors.subarray(off * this.dims, end * this.dims));
+          await nextTurn();
+        }
       }
       this.lastBuild = { version, buildIn: 'main', buildMs: performance.now() - t0, atMs: this.clock() };
       return await this.validateAndSwap(version, index, input, input.snapshotAtMs ?? startedAt);
@@ -404,10 +424,11 @@ export class IndexManager implements AnnSearcher {
     const probes = input.probes ?? this.sampleProbes(input.vectors, n);
     for (const p of probes) checkVector(p, this.dims, STAGE, 'probe');
     const w = this.opts.worker ?? {};
+    const spec = this.workerSpec as WorkerSpec;
     let built;
     try {
       built = await buildOffThread({
-        spec: this.workerSpec as WorkerSpec,
+        spec,
         dims: this.dims,
         metric: this.metric,
         ids: input.ids,
@@ -419,6 +440,10 @@ export class IndexManager implements AnnSearcher {
         tmpDir: w.tmpDir,
         lowPriority: w.lowPriority ?? true,
         resourceLimits: w.resourceLimits,
+        locality:
+          spec.buildOrder === 'locality' && n >= LOCALITY_MIN_ROWS
+            ? { metric: this.metric === 'cos' ? 'cos' : 'l2sq', params: localityParams(n, spec.localityOrder) }
+            : undefined,
       });
     } catch (e) {
       if (e instanceof OffThreadBuildFailure) return this.refuse(version, e.code, e.message);

@@ -5,6 +5,7 @@ import { BaseAnnIndex, DEFAULT_MAX_K, type NativeResult } from './internal/BaseA
 import { IdMap } from './internal/IdMap.js';
 import { checkVector } from './internal/vector.js';
 import type { Manifest } from './internal/persist.js';
+import { type AnnBuildOrder, type LocalityOrderOptions, localityParams } from './localityOrder.js';
 
 const { Index } = usearch;
 
@@ -54,9 +55,21 @@ export interface UsearchIndexOptions {
   readonly maxK?: number;
   /** Rescore quantised candidates against exact vectors (see {@link UsearchRescoreOptions}). Default: off. */
   readonly rescore?: UsearchRescoreOptions;
+  /**
+   * `locality`: an `upsertBatch` of ≥ 1024 rows is inserted grouped by embedding neighbourhood
+   * (`localityOrder`), so neighbours sit side by side in the index's memory and a search reads
+   * far fewer scattered cache lines. Ids and results are unchanged. Insert the whole catalogue in
+   * one call to order it as a whole. Default `input` (the order given).
+   */
+  readonly buildOrder?: AnnBuildOrder;
+  /** Tuning of the `locality` order (its `threads` default to `buildThreads`). */
+  readonly localityOrder?: LocalityOrderOptions;
 }
 
-type Resolved = Required<Omit<UsearchIndexOptions, 'rescore'>> & { readonly rescore: UsearchRescoreOptions | undefined };
+type Resolved = Required<Omit<UsearchIndexOptions, 'rescore' | 'localityOrder'>> & {
+  readonly rescore: UsearchRescoreOptions | undefined;
+  readonly localityOrder: LocalityOrderOptions | undefined;
+};
 
 const STAGE = 'retrieval/ann/usearch';
 /** Rescoring packs a candidate position into 15 bits of its sort key (see `rescored`). */
@@ -73,6 +86,8 @@ function resolve(o: UsearchIndexOptions): Resolved {
     buildThreads: o.buildThreads ?? 0,
     maxK: o.maxK ?? DEFAULT_MAX_K,
     rescore: o.rescore,
+    buildOrder: o.buildOrder ?? 'input',
+    localityOrder: o.localityOrder,
   };
   const bad = (field: string, why: string): never => {
     throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `usearch: ${field} ${why}`, { stage: STAGE, field });
@@ -86,6 +101,9 @@ function resolve(o: UsearchIndexOptions): Resolved {
   }
   if (r.connectivity < 2) bad('connectivity', 'must be at least 2');
   if (r.maxK < 1) bad('maxK', 'must be at least 1');
+  if (r.buildOrder !== 'input' && r.buildOrder !== 'locality')
+    bad('buildOrder', `must be 'input' or 'locality', got ${String(r.buildOrder)}`);
+  if (r.localityOrder !== undefined) localityParams(1, r.localityOrder);
   if (r.rescore !== undefined) {
     const { oversample, vectors } = r.rescore;
     if (typeof oversample !== 'number' || !Number.isFinite(oversample) || oversample < 1) {
@@ -121,6 +139,9 @@ function resolve(o: UsearchIndexOptions): Resolved {
 export class UsearchIndex extends BaseAnnIndex {
   readonly backend: AnnBackend = 'usearch';
   readonly filterMode = 'post' as const;
+  readonly buildOrder: AnnBuildOrder;
+  /** @internal */
+  readonly localityOptions: LocalityOrderOptions | undefined;
   private readonly native: InstanceType<typeof Index>;
   private readonly opts: Resolved;
   private readonly oneKey = new BigUint64Array(1);
@@ -131,6 +152,8 @@ export class UsearchIndex extends BaseAnnIndex {
     const o = resolve(options);
     super(o.dims, o.metric, o.quantization, o.maxK, STAGE);
     this.opts = o;
+    this.buildOrder = o.buildOrder;
+    this.localityOptions = { threads: o.buildThreads, ...o.localityOrder };
     if (o.rescore !== undefined) this.exact = new Float32Array(o.dims * 1024);
     try {
       this.native = new Index({

@@ -10,6 +10,8 @@ export type { HnswlibIndexOptions } from './HnswlibIndex.js';
 export { HnswlibIndex } from './HnswlibIndex.js';
 export type { ExactIndexOptions } from './ExactIndex.js';
 export { ExactIndex } from './ExactIndex.js';
+export type { AnnBuildOrder, LocalityOrderOptions } from './localityOrder.js';
+export { localityOrder, localityOrderAsync } from './localityOrder.js';
 export type { LoadOverrides } from './loadAnnIndex.js';
 export { loadAnnIndex } from './loadAnnIndex.js';
 export type { AnnWorkerPoolOptions } from './AnnWorkerPool.js';

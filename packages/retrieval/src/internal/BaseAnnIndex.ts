@@ -1,5 +1,6 @@
 import type { AnnBackend, AnnHit, AnnIndex, AnnIndexInfo, AnnMetric, AnnQuantization, AnnSearchOptions } from '../AnnIndex.js';
 import { RetrievalErrors } from '../errors.js';
+import { type AnnBuildOrder, type LocalityOrderOptions, localityOrder, permuteRows } from '../localityOrder.js';
 import { IdMap } from './IdMap.js';
 import { saveDir } from './persist.js';
 import { postFiltered } from './postFilter.js';
@@ -14,6 +15,9 @@ export interface NativeResult {
 
 /** Default largest k; both backends search with ef = max(ef, k), so the cost grows with k. */
 export const DEFAULT_MAX_K = 10_000;
+
+/** `buildOrder: 'locality'` reorders batches of at least this many rows (smaller ones gain nothing). */
+export const LOCALITY_MIN_ROWS = 1024;
 
 /**
  * The shared half of the graph backends: id mapping, validation, coded errors, post-filtering,
@@ -32,6 +36,10 @@ export abstract class BaseAnnIndex implements AnnIndex {
   }
   abstract readonly backend: AnnBackend;
   abstract readonly filterMode: 'native' | 'post';
+  /** In which order `upsertBatch` inserts a large batch (see `buildOrder` in the backends' options). */
+  abstract readonly buildOrder: AnnBuildOrder;
+  /** Tuning of the `locality` order. @internal */
+  abstract readonly localityOptions: LocalityOrderOptions | undefined;
 
   constructor(
     readonly dims: number,
@@ -65,6 +73,21 @@ export abstract class BaseAnnIndex implements AnnIndex {
   }
 
   upsertBatch(itemIds: readonly string[], vectors: Float32Array): void {
+    this.insert(itemIds, vectors, this.buildOrder === 'locality');
+  }
+
+  /**
+   * `upsertBatch` in exactly the order given, whatever `buildOrder` says: for a caller that
+   * inserts a catalogue already put in locality order in slices (`IndexManager`'s main-thread build).
+   * @internal
+   */
+  upsertBatchAsGiven(itemIds: readonly string[], vectors: Float32Array): void {
+    this.insert(itemIds, vectors, false);
+  }
+
+  private insert(givenIds: readonly string[], givenVectors: Float32Array, reorder: boolean): void {
+    let itemIds = givenIds;
+    let vectors = givenVectors;
     checkMatrix(vectors, this.dims, itemIds.length, this.stage);
     const seen = new Set<string>();
     for (const id of itemIds) {
@@ -83,6 +106,11 @@ export abstract class BaseAnnIndex implements AnnIndex {
       seen.add(id);
     }
     if (itemIds.length === 0) return;
+    if (reorder && itemIds.length >= LOCALITY_MIN_ROWS) {
+      // Storage offsets follow insertion order in both libraries: see localityOrder.ts.
+      const order = localityOrder(vectors, this.dims, this.metric, this.localityOptions);
+      ({ ids: itemIds, vectors } = permuteRows(itemIds, vectors, this.dims, order));
+    }
     const replace = itemIds.map((id) => this.idMap.hasLive(id));
     const labels = itemIds.map((id) => this.idMap.peek(id) ?? -1);
     // Assign labels only after the native call succeeded, so a failure leaves the map unchanged.

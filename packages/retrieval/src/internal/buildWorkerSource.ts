@@ -18,11 +18,14 @@
  *
  * Messages in:  { t: 'ids', ids: string[] } … (chunks, in row order), then
  *               { t: 'build', spec, dims, metric, vectors: Float32Array (usually on a SharedArrayBuffer),
- *                 probes: Float32Array (p × dims), k, dir, batchRows, sliceRows }
+ *                 probes: Float32Array (p × dims), k, dir, batchRows, sliceRows,
+ *                 locality?: { metric, params } (buildOrder 'locality': insert in that order, keys stay input rows) }
  * Messages out: { t: 'done', size, file: { name, bytes, sha256 }, truth: Int32Array (p × k rows, -1 = none),
  *                 nice, buildMs, truthMs, saveMs }
  *             | { t: 'fail', code?, message }   (code: a client error code for bad input)
  */
+import { localityOrderSteps } from './localityOrderCore.js';
+
 export const BUILD_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -42,6 +45,9 @@ function lowerPriority() {
   }
 }
 const nice = lowerPriority();
+
+// The locality order's algorithm, embedded from src/internal/localityOrderCore.ts (self-contained).
+${localityOrderSteps.toString()}
 
 class InputError extends Error { constructor(code, message) { super(message); this.code = code; } }
 
@@ -76,6 +82,25 @@ function build(m, ids) {
   // returns to JS between batches, so terminate() (timeout) takes effect within one batch.
   const batch = Math.max(1, Math.min(n, m.batchRows));
   const scratch = new Float32Array(Math.max(1, batch) * d);
+  // buildOrder 'locality': the rows are inserted in the order localityOrderSteps computes (the
+  // library's own function, embedded below), still keyed by their input row.
+  let order = null;
+  if (m.locality) {
+    const steps = localityOrderSteps(m.vectors, d, m.locality.metric, m.locality.params, require(workerData.usearch).exactSearch);
+    for (let r = steps.next(); ; r = steps.next()) if (r.done) { order = r.value; break; }
+  }
+  const rowAt = order === null ? (j) => j : (j) => order[j];
+  // Rows off..end of the insertion order, copied into the scratch buffer and checked.
+  const gather = (off, end) => {
+    const v = scratch.subarray(0, (end - off) * d);
+    if (order === null) { v.set(m.vectors.subarray(off * d, end * d)); checkRows(v, off, d); return v; }
+    for (let j = off; j < end; j++) {
+      const r = order[j], dst = v.subarray((j - off) * d, (j - off + 1) * d);
+      dst.set(m.vectors.subarray(r * d, (r + 1) * d));
+      checkRows(dst, r, d);
+    }
+    return v;
+  };
   let index, save;
   if (spec.backend === 'usearch') {
     const u = require(workerData.usearch);
@@ -83,11 +108,9 @@ function build(m, ids) {
       expansion_add: o.expansionAdd, expansion_search: o.expansionSearch, multi: false });
     for (let off = 0; off < n; off += batch) {
       const end = Math.min(n, off + batch), rows = end - off;
-      const v = scratch.subarray(0, rows * d);
-      v.set(m.vectors.subarray(off * d, end * d));
-      checkRows(v, off, d);
+      const v = gather(off, end);
       const keys = new BigUint64Array(rows);
-      for (let i = 0; i < rows; i++) keys[i] = BigInt(off + i);
+      for (let i = 0; i < rows; i++) keys[i] = BigInt(rowAt(off + i));
       index.add(keys, v, rows > 64 ? spec.buildThreads : 1);
     }
     save = (p) => index.save(p);
@@ -99,10 +122,8 @@ function build(m, ids) {
     const row = new Array(d).fill(0);
     for (let off = 0; off < n; off += batch) {
       const end = Math.min(n, off + batch), rows = end - off;
-      const v = scratch.subarray(0, rows * d);
-      v.set(m.vectors.subarray(off * d, end * d));
-      checkRows(v, off, d);
-      for (let i = 0; i < rows; i++) { for (let j = 0; j < d; j++) row[j] = v[i * d + j]; index.addPoint(row, off + i); }
+      const v = gather(off, end);
+      for (let i = 0; i < rows; i++) { for (let j = 0; j < d; j++) row[j] = v[i * d + j]; index.addPoint(row, rowAt(off + i)); }
     }
     save = (p) => index.writeIndexSync(p);
   } else {

@@ -10,6 +10,8 @@ import { HnswlibIndex } from '../HnswlibIndex.js';
 import { UsearchIndex } from '../UsearchIndex.js';
 import { BUILD_WORKER_SOURCE } from './buildWorkerSource.js';
 import { IdMap } from './IdMap.js';
+import type { LocalityOrderOptions } from '../localityOrder.js';
+import type { LocalityParams } from './localityOrderCore.js';
 import { FORMAT, type FileEntry, type Manifest, sha256File } from './persist.js';
 
 const STAGE = 'retrieval/ann/manager';
@@ -24,6 +26,9 @@ export interface WorkerSpec {
   readonly buildThreads: number;
   /** hnswlib: level generator seed. */
   readonly seed: number;
+  /** Insertion order of the build; `locality` tuning (threads resolved for the worker). */
+  readonly buildOrder: 'input' | 'locality';
+  readonly localityOrder: LocalityOrderOptions | undefined;
 }
 
 export interface OffThreadBuildRequest {
@@ -39,6 +44,8 @@ export interface OffThreadBuildRequest {
   readonly tmpDir: string | undefined;
   readonly lowPriority: boolean;
   readonly resourceLimits: ResourceLimits | undefined;
+  /** `buildOrder: 'locality'`: the resolved parameters of the order the worker computes; undefined = input order. */
+  readonly locality?: { readonly metric: 'cos' | 'l2sq'; readonly params: LocalityParams } | undefined;
 }
 
 /** A built and loaded version, with the exact top-K rows of each probe. */
@@ -178,6 +185,7 @@ export async function buildOffThread(req: OffThreadBuildRequest): Promise<OffThr
       dir,
       batchRows: BATCH_ROWS,
       sliceRows: req.sliceRows,
+      locality: req.locality,
     });
     const done = await outcome;
     await w.terminate();
