@@ -439,7 +439,9 @@ class RequestRun {
     this.time('retrieval', t);
 
     // Merge: one candidate per item, keeping every source that returned it, fused by reciprocal rank.
+    // `cands` collects the candidates in first-seen order (the map's own order) as they are made.
     const byId = new Map<string, Candidate>();
+    const cands: Candidate[] = [];
     for (let i = 0; i < n; i++) {
       const items = results[i];
       if (!items) continue;
@@ -450,21 +452,23 @@ class RequestRun {
       for (const it of items) {
         if (taken >= k) break;
         if (it === null || typeof it !== 'object' || typeof it.itemId !== 'string') continue;
+        const score = Number.isFinite(it.score) ? it.score : 0;
         let c = byId.get(it.itemId);
         if (c === undefined) {
-          c = newCandidate(it.itemId, 0, it.meta);
+          c = newCandidate(it.itemId, 0, it.meta, name, score);
           byId.set(it.itemId, c);
+          cands.push(c);
         } else if (c.sources[c.sources.length - 1] === name) {
           continue; // the same source returned the item twice: keep its best rank
+        } else {
+          c.sources.push(name);
+          c.sourceScores.push(score);
         }
-        c.sources.push(name);
-        c.sourceScores.push(Number.isFinite(it.score) ? it.score : 0);
         c.retrievalScore += 1 / (RRF_K + ++rank);
         taken++;
       }
       this.sourceRetrieved[i] = taken;
     }
-    const cands = [...byId.values()];
     const catalog = this.shared.catalog;
     for (const c of cands) {
       c.score = c.retrievalScore;
@@ -699,10 +703,7 @@ class RequestRun {
         if (!it || typeof it.itemId !== 'string') continue;
         const meta = it.meta ?? catalog?.get(it.itemId);
         const s = Number.isFinite(it.score) ? it.score : 0;
-        const c = newCandidate(it.itemId, s, meta);
-        c.sources.push('fallback');
-        c.sourceScores.push(s);
-        list.push(c);
+        list.push(newCandidate(it.itemId, s, meta, 'fallback', s));
       }
     }
     return this.finish(list, []);
@@ -787,13 +788,18 @@ function allowedByAll(policy: readonly PolicyFilter[], ctx: StageCtx, c: Candida
  * hidden class and later stages' writes (coarseScore, fineScore, heads, explore) do not trigger
  * shape transitions on hundreds of objects per request.
  */
-function newCandidate(itemId: string, score: number, meta: Candidate['meta']): Candidate {
+/**
+ * A candidate with its first source. The source arrays start as one-element literals: most items
+ * come from one source, and a first `push` onto an empty array reserves 17 slots (×2 arrays × ≈ 1 000
+ * candidates per request of young garbage).
+ */
+function newCandidate(itemId: string, score: number, meta: Candidate['meta'], source: string, sourceScore: number): Candidate {
   return {
     itemId,
     score,
     retrievalScore: score,
-    sources: [],
-    sourceScores: [],
+    sources: [source],
+    sourceScores: [sourceScore],
     coarseScore: undefined,
     fineScore: undefined,
     heads: undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { loadConfig, workerExecArgv } from './config.js';
 
 describe('loadConfig', () => {
   it('reads env, then lets flags override it', () => {
@@ -35,7 +35,33 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the ANN backend (auto by default) and the young-generation size (V8 default by default)', () => {
+    expect(loadConfig({}, []).ann).toBe('auto');
+    expect(loadConfig({ RECSPINE_ANN: 'hnswlib' }, []).ann).toBe('hnswlib');
+    expect(loadConfig({}, ['--ann', 'usearch']).ann).toBe('usearch');
+    expect(loadConfig({}, []).semiSpaceMb).toBe('auto');
+    expect(loadConfig({ RECSPINE_SEMI_SPACE_MB: '64' }, []).semiSpaceMb).toBe(64);
+    expect(loadConfig({}, ['--semiSpaceMb=0']).semiSpaceMb).toBe(0);
+    expect(loadConfig({ KAFKA_MAX_WAIT_MS: '500' }, []).kafkaMaxWaitMs).toBe(500);
+  });
+
+  it('passes the semi-space flag to the workers unless node already has one', () => {
+    const own = ['--import', 'tsx'];
+    expect(workerExecArgv({ semiSpaceMb: 32, workers: 1 }, own)).toEqual(['--import', 'tsx', '--max-semi-space-size=32']);
+    expect(workerExecArgv({ semiSpaceMb: 0, workers: 2 }, own)).toBeUndefined();
+    // auto: the clustered workers get 64 MiB; a single process keeps V8's default (no fork)
+    expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, own)).toEqual(['--import', 'tsx', '--max-semi-space-size=64']);
+    expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 1 }, own)).toBeUndefined();
+    // an explicit node flag wins, and a worker started with the flag does not fork again
+    expect(workerExecArgv({ semiSpaceMb: 64, workers: 1 }, ['--max-semi-space-size=32'])).toBeUndefined();
+    expect(workerExecArgv({ semiSpaceMb: 64, workers: 2 }, ['--max_semi_space_size', '32'])).toBeUndefined();
+  });
+
   it.each([
+    [{}, ['--ann', 'faiss'], 'ann'],
+    [{}, ['--kafkaMaxWaitMs', '0'], 'kafkaMaxWaitMs'],
+    [{ RECSPINE_SEMI_SPACE_MB: '-1' }, [], 'semiSpaceMb'],
+    [{}, ['--semiSpaceMb', '2.5'], 'semiSpaceMb'],
     [{}, ['--port', 'abc'], 'port'],
     [{ RECSPINE_ADMIN: 'yes' }, [], 'admin'],
     [{}, ['--spillMaxBytes', '10'], 'spillMaxBytes'],

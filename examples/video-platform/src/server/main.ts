@@ -10,7 +10,7 @@
  * consumer offsets, close stores; then exit.
  */
 import cluster from 'node:cluster';
-import { loadConfig, type ServerConfig } from './config.js';
+import { loadConfig, type ServerConfig, workerExecArgv } from './config.js';
 import { startServer } from './startServer.js';
 
 async function main(): Promise<void> {
@@ -21,8 +21,14 @@ async function main(): Promise<void> {
     console.error(String((e as Error).message));
     process.exit(2);
   }
-  if (config.workers > 1 && cluster.isPrimary) {
-    console.log(`primary ${process.pid}: forking ${config.workers} workers (mode ${config.mode})`);
+  // Heap flags (the young generation's size) take effect only at process start: when this process
+  // lacks them, the HTTP workers are forked with them, even a single one.
+  const execArgv = workerExecArgv(config, process.execArgv);
+  if (cluster.isPrimary && (config.workers > 1 || execArgv !== undefined)) {
+    if (execArgv !== undefined) cluster.setupPrimary({ execArgv });
+    console.log(
+      `primary ${process.pid}: forking ${config.workers} worker(s) (mode ${config.mode}${execArgv === undefined ? '' : `, ${execArgv[execArgv.length - 1]}`})`,
+    );
     for (let i = 0; i < config.workers; i++) cluster.fork({ RECSPINE_WORKER_INDEX: String(i) });
     let stopping = false;
     cluster.on('exit', (w, code) => {

@@ -72,6 +72,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     retrieveK: config.retrieveK,
     servedFeatures,
     ...(config.items > 0 ? { items: config.items } : {}),
+    ...(config.ann === 'auto' ? {} : { ann: config.ann }),
     log: (line) => console.log(line),
     // Half-open trials every `breakerHalfOpenMs`: full personalisation returns that soon after a dependency does.
     breakers: { default: { halfOpenAfterMs: config.breakerHalfOpenMs } },
@@ -92,6 +93,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
             partitions: config.kafkaPartitions,
             // one consumer group per topic, so servers on other topics of a shared broker never rebalance it
             ...(config.kafkaTopic === 'recspine.events' ? {} : { groupId: `recspine-aggregator.${config.kafkaTopic}` }),
+            consumer: { maxWaitTimeInMs: config.kafkaMaxWaitMs },
           }),
           {
             // one spill per cluster worker (they share the port; a spill is locked by one process)

@@ -40,9 +40,23 @@ export class ColumnarCatalog implements ItemCatalog {
   private readonly creatorIds: readonly string[];
   private readonly blocked: readonly (readonly string[] | undefined)[];
   private readonly n: number;
+  // The world's item columns, held here rather than read through `data` on every lookup: a padded
+  // world is a view object with ~30 properties assigned at run time, and reading ten of them per
+  // lookup, plus a conditional spread, made `meta` ≈ 3× slower (1 600 lookups at 1M items: 4.1–10.6
+  // ms against 0.8–2.8 ms, micro-benchmark on a loaded box).
+  private readonly creator: Uint32Array;
+  private readonly category: Uint8Array;
+  private readonly language: Uint8Array;
+  private readonly publishedS: Int32Array;
+  private readonly kids: Uint8Array;
+  private readonly misinfo: Uint8Array;
+  private readonly blockedRegion: Uint8Array;
+  private readonly categoryNames: readonly string[];
+  private readonly languageNames: readonly string[];
+  private readonly epochMs: number;
 
   constructor(
-    private readonly data: WorldData,
+    data: WorldData,
     private readonly itemEmb: Float32Array,
     private readonly embDims: number,
   ) {
@@ -63,6 +77,17 @@ export class ColumnarCatalog implements ItemCatalog {
     }
     this.creatorIds = Array.from({ length: data.creatorFollowers.length }, (_, c) => `c${c}`);
     this.blocked = data.regionNames.map((r) => [r]);
+    this.creator = data.itemCreator;
+    this.category = data.itemCategory;
+    this.language = data.itemLanguage;
+    this.publishedS = data.itemPublishedS;
+    this.kids = data.itemKids;
+    this.misinfo = data.itemMisinfo;
+    this.blockedRegion = data.itemBlockedRegion;
+    this.categoryNames = data.categoryNames;
+    this.languageNames = data.languageNames;
+    // `WorldData.ms(s)` is `epochMs + s * 1000`: the same doubles
+    this.epochMs = data.ms(0);
   }
 
   get size(): number {
@@ -81,26 +106,37 @@ export class ColumnarCatalog implements ItemCatalog {
 
   /** The same fields, in the same order, as `WorldData.catalogMetaAtSplit` (tests compare them). */
   meta(i: number): ItemMeta {
-    const d = this.data;
-    const br = d.itemBlockedRegion[i] as number;
+    const br = this.blockedRegion[i] as number;
     const E = this.embDims;
     const a = i * ATTRS;
-    return {
-      creatorId: this.creatorIds[d.itemCreator[i] as number] as string,
-      category: d.categoryNames[d.itemCategory[i] as number] as string,
-      language: d.languageNames[d.itemLanguage[i] as number] as string,
-      publishedAtMs: d.ms(d.itemPublishedS[i] as number),
-      embedding: this.itemEmb.subarray(i * E, (i + 1) * E),
-      kidsRestricted: d.itemKids[i] === 1,
-      misinformation: d.itemMisinfo[i] === 1,
-      ...(br === 255 ? {} : { blockedRegions: this.blocked[br] as readonly string[] }),
-      attributes: {
-        catalog_log1p_impressions: this.attrs[a] as number,
-        catalog_smoothed_ctr: this.attrs[a + 1] as number,
-        catalog_smoothed_watch: this.attrs[a + 2] as number,
-        log1p_creator_followers: this.attrs[a + 3] as number,
-      },
+    const attrs = this.attrs;
+    const creatorId = this.creatorIds[this.creator[i] as number] as string;
+    const category = this.categoryNames[this.category[i] as number] as string;
+    const language = this.languageNames[this.language[i] as number] as string;
+    const publishedAtMs = this.epochMs + (this.publishedS[i] as number) * 1000;
+    const embedding = this.itemEmb.subarray(i * E, (i + 1) * E);
+    const kidsRestricted = this.kids[i] === 1;
+    const misinformation = this.misinfo[i] === 1;
+    const attributes = {
+      catalog_log1p_impressions: attrs[a] as number,
+      catalog_smoothed_ctr: attrs[a + 1] as number,
+      catalog_smoothed_watch: attrs[a + 2] as number,
+      log1p_creator_followers: attrs[a + 3] as number,
     };
+    // Two literal shapes instead of a conditional spread (a spread builds the object key by key).
+    return br === 255
+      ? { creatorId, category, language, publishedAtMs, embedding, kidsRestricted, misinformation, attributes }
+      : {
+          creatorId,
+          category,
+          language,
+          publishedAtMs,
+          embedding,
+          kidsRestricted,
+          misinformation,
+          blockedRegions: this.blocked[br] as readonly string[],
+          attributes,
+        };
   }
 }
 
