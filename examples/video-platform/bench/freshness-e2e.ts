@@ -71,6 +71,8 @@ try {
   let unstableControls = 0;
   let unchanged = 0;
   const perTrialMs: (number | null)[] = [];
+  // how long each POST /v1/events took (the producer's send): tells a slow publish from a slow consume
+  const postMs: number[] = [];
   // A different (user, item) walk on every run: re-watching an item already at the head of the user's
   // history (the same pairs as the previous run against the same Redis) changes nothing to see.
   const salt = Date.now() % 100_003;
@@ -93,6 +95,7 @@ try {
       }),
     });
     if (post.status !== 202) throw new Error(`event rejected: ${await post.text()}`);
+    postMs.push(Math.round((performance.now() - t0) * 10) / 10);
     let changed = false;
     while (performance.now() - t0 < 5_000) {
       const s = await slate(userId, requestId);
@@ -115,6 +118,7 @@ try {
     { trials, measured: rec.count, unchanged, unstableControls, p50Ms: rec.pMs(50), p99Ms: rec.pMs(99), maxMs: rec.summaryMs().max },
   ]);
   console.log(`per trial (ms): ${perTrialMs.map((x) => (x === null ? '–' : String(x))).join(' ')}`);
+  console.log(`POST /v1/events per trial (ms): ${postMs.join(' ')}`);
   writeResult(
     flags.name ?? 'freshness-e2e',
     { mode, preset, trials, pollEveryMs: 5, timeoutMs: 5000 },
@@ -127,6 +131,7 @@ try {
       unchanged,
       unstableControls,
       perTrialMs, // in trial order (null: no change seen), so a first-trial or one-off outlier is visible
+      postMs, // the publish part of each measured trial
       loadAverage: loadavg(),
     },
   );
