@@ -41,6 +41,15 @@ export interface RedisFeatureStoreOptions extends StoreEngineOptions {
   readonly clusterReads?: 'script' | 'slot';
 }
 
+/** `value` when it is one of `allowed`, else `RECSPINE_ERR_FEATURES_BAD_VALUE` naming the option. */
+function choice<T extends string>(field: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value))
+    throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `${field} must be ${allowed.join('|')}, got ${String(value)}`, {
+      field,
+    });
+  return value;
+}
+
 /**
  * The feature store on Redis (single node) or Redis Cluster, via ioredis.
  *
@@ -71,16 +80,8 @@ export class RedisFeatureStore extends StoreEngine {
 
   constructor(schema: FeatureSchema, opts: RedisFeatureStoreOptions = {}) {
     // Options are checked before a client is created (a refused store opens no connection).
-    const mode = opts.hashSnapshots ?? 'read';
-    if (mode !== 'off' && mode !== 'write' && mode !== 'read')
-      throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `hashSnapshots must be off|write|read, got ${String(mode)}`, {
-        field: 'hashSnapshots',
-      });
-    const clusterReads = opts.clusterReads ?? 'script';
-    if (clusterReads !== 'script' && clusterReads !== 'slot')
-      throw FeaturesErrors.create('RECSPINE_ERR_FEATURES_BAD_VALUE', `clusterReads must be script|slot, got ${String(clusterReads)}`, {
-        field: 'clusterReads',
-      });
+    const mode = choice('hashSnapshots', opts.hashSnapshots ?? 'read', ['off', 'write', 'read'] as const);
+    const clusterReads = choice('clusterReads', opts.clusterReads ?? 'script', ['script', 'slot'] as const);
     let client = opts.client;
     const owns = client === undefined;
     if (client === undefined) {

@@ -4,7 +4,7 @@ import { RetrievalErrors } from './errors.js';
 import { BaseAnnIndex, DEFAULT_MAX_K, type NativeResult } from './internal/BaseAnnIndex.js';
 import { IdMap } from './internal/IdMap.js';
 import type { Manifest } from './internal/persist.js';
-import { type AnnBuildOrder, type LocalityOrderOptions, localityParams } from './localityOrder.js';
+import { type AnnBuildOrder, checkBuildOrder, type LocalityOrderOptions } from './localityOrder.js';
 
 const { HierarchicalNSW } = hnswlib;
 
@@ -62,9 +62,7 @@ function resolve(o: HnswlibIndexOptions): Resolved {
     if (!Number.isInteger(r[f]) || r[f] < 1) bad(f, `must be a positive integer, got ${String(r[f])}`);
   }
   if (r.connectivity < 2) bad('connectivity', 'must be at least 2');
-  if (r.buildOrder !== 'input' && r.buildOrder !== 'locality')
-    bad('buildOrder', `must be 'input' or 'locality', got ${String(r.buildOrder)}`);
-  if (r.localityOrder !== undefined) localityParams(1, r.localityOrder);
+  checkBuildOrder(r.buildOrder, r.localityOrder, bad);
   return r;
 }
 

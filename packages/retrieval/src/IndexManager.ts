@@ -8,7 +8,7 @@ import { exactTopKSliced } from './internal/exactTopK.js';
 import { buildOffThread, OffThreadBuildFailure, type WorkerSpec } from './internal/offThreadBuild.js';
 import { checkMatrix, checkVector } from './internal/vector.js';
 import { type LoadOverrides, loadAnnIndex } from './loadAnnIndex.js';
-import { localityOrderAsync, localityParams, permuteRows } from './localityOrder.js';
+import { groupingMetric, localityOrderAsync, localityParams, permuteRows } from './localityOrder.js';
 import { UsearchIndex, type UsearchIndexOptions } from './UsearchIndex.js';
 
 const STAGE = 'retrieval/ann/manager';
@@ -396,21 +396,20 @@ export class IndexManager implements AnnSearcher {
       if (index.dims !== this.dims)
         return this.refuse(version, 'RECSPINE_ERR_ANN_DIMENSION', `create() made a ${index.dims}-d index, expected ${this.dims}`);
       const chunk = this.opts.buildChunk ?? 2000;
-      if (index instanceof BaseAnnIndex && index.buildOrder === 'locality' && n >= LOCALITY_MIN_ROWS) {
-        // The whole input is ordered once (yielding between slices), then inserted slice by slice
-        // in that order; the index must not reorder each slice again.
-        const order = await localityOrderAsync(input.vectors, this.dims, index.metric, index.localityOptions);
-        for (let off = 0; off < n; off += chunk) {
-          const slice = permuteRows(input.ids, input.vectors, this.dims, order.subarray(off, Math.min(n, off + chunk)));
-          index.upsertBatchAsGiven(slice.ids, slice.vectors);
-          await nextTurn();
+      // `locality`: the whole input is ordered once (yielding between slices), then inserted slice
+      // by slice in that order; the index must not reorder each slice again.
+      const order =
+        index instanceof BaseAnnIndex && index.buildOrder === 'locality' && n >= LOCALITY_MIN_ROWS
+          ? await localityOrderAsync(input.vectors, this.dims, index.metric, index.localityOptions)
+          : undefined;
+      for (let off = 0; off < n; off += chunk) {
+        const end = Math.min(n, off + chunk);
+        if (order === undefined) index.upsertBatch(input.ids.slice(off, end), input.vectors.subarray(off * this.dims, end * this.dims));
+        else {
+          const slice = permuteRows(input.ids, input.vectors, this.dims, order.subarray(off, end));
+          (index as BaseAnnIndex).upsertBatchAsGiven(slice.ids, slice.vectors);
         }
-      } else {
-        for (let off = 0; off < n; off += chunk) {
-          const end = Math.min(n, off + chunk);
-          index.upsertBatch(input.ids.slice(off, end), input.vectors.subarray(off * this.dims, end * this.dims));
-          await nextTurn();
-        }
+        await nextTurn();
       }
       this.lastBuild = { version, buildIn: 'main', buildMs: performance.now() - t0, atMs: this.clock() };
       return await this.validateAndSwap(version, index, input, input.snapshotAtMs ?? startedAt);
@@ -442,7 +441,7 @@ export class IndexManager implements AnnSearcher {
         resourceLimits: w.resourceLimits,
         locality:
           spec.buildOrder === 'locality' && n >= LOCALITY_MIN_ROWS
-            ? { metric: this.metric === 'cos' ? 'cos' : 'l2sq', params: localityParams(n, spec.localityOrder) }
+            ? { metric: groupingMetric(this.metric), params: localityParams(n, spec.localityOrder) }
             : undefined,
       });
     } catch (e) {

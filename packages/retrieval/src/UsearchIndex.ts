@@ -5,7 +5,7 @@ import { BaseAnnIndex, DEFAULT_MAX_K, type NativeResult } from './internal/BaseA
 import { IdMap } from './internal/IdMap.js';
 import { checkVector } from './internal/vector.js';
 import type { Manifest } from './internal/persist.js';
-import { type AnnBuildOrder, type LocalityOrderOptions, localityParams } from './localityOrder.js';
+import { type AnnBuildOrder, checkBuildOrder, type LocalityOrderOptions } from './localityOrder.js';
 
 const { Index } = usearch;
 
@@ -101,9 +101,7 @@ function resolve(o: UsearchIndexOptions): Resolved {
   }
   if (r.connectivity < 2) bad('connectivity', 'must be at least 2');
   if (r.maxK < 1) bad('maxK', 'must be at least 1');
-  if (r.buildOrder !== 'input' && r.buildOrder !== 'locality')
-    bad('buildOrder', `must be 'input' or 'locality', got ${String(r.buildOrder)}`);
-  if (r.localityOrder !== undefined) localityParams(1, r.localityOrder);
+  checkBuildOrder(r.buildOrder, r.localityOrder, bad);
   if (r.rescore !== undefined) {
     const { oversample, vectors } = r.rescore;
     if (typeof oversample !== 'number' || !Number.isFinite(oversample) || oversample < 1) {

@@ -67,8 +67,21 @@ export function localityParams(n: number, o: LocalityOrderOptions = {}): Localit
   return p;
 }
 
-/** The metric the order groups by: direction for `cos`, Euclidean for `ip` (no self-similarity). */
-function groupingMetric(metric: AnnMetric): 'cos' | 'l2sq' {
+/**
+ * Checks a backend's `buildOrder` and `localityOrder` options; `bad` throws the backend's own
+ * coded error for `buildOrder`, and bad tuning throws `RECSPINE_ERR_ANN_CONFIG`. @internal
+ */
+export function checkBuildOrder(
+  buildOrder: AnnBuildOrder,
+  options: LocalityOrderOptions | undefined,
+  bad: (field: string, why: string) => never,
+): void {
+  if (buildOrder !== 'input' && buildOrder !== 'locality') bad('buildOrder', `must be 'input' or 'locality', got ${String(buildOrder)}`);
+  if (options !== undefined) localityParams(1, options);
+}
+
+/** The metric the order groups by: direction for `cos`, Euclidean for `ip` (no self-similarity). @internal */
+export function groupingMetric(metric: AnnMetric): 'cos' | 'l2sq' {
   if (metric !== 'cos' && metric !== 'ip') {
     throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `localityOrder: metric must be 'ip' or 'cos', got ${String(metric)}`, {
       stage: STAGE,

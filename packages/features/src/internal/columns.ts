@@ -37,60 +37,85 @@ export interface GroupColumns {
   readonly vecs: Float32Array;
 }
 
-/** Per-group sizes computed once at schema compile time (compose once, run many). */
-export interface GroupShape {
+/**
+ * Where each feature of a feature list lives in its columns' backing arrays (what
+ * {@link allocGroupColumns} allocates and the packed decoder writes), computed once per list.
+ */
+interface PackedLayout {
+  readonly n: number;
+  /** Number features in all. */
   readonly numbers: number;
+  /** Vector floats per record in all. */
   readonly vectorFloats: number;
+  readonly bitmapLen: number;
+  /** 0 number, 1 vector, 2 category, 3 idList. */
+  readonly kind: Uint8Array;
+  /** Numbers: their index among the number features; vectors: their first float slot. */
+  readonly slot: Int32Array;
+  /** Vectors: their dimension. */
+  readonly dim: Int32Array;
 }
 
-const shapes = new WeakMap<object, GroupShape>();
+const KIND = { number: 0, vector: 1, category: 2, idList: 3 } as const;
+const layouts = new WeakMap<readonly FeatureSpec[], PackedLayout>();
+let lastFeatures: readonly FeatureSpec[] | undefined;
+let lastLayout: PackedLayout | undefined;
 
-function shapeOf(g: Pick<CompiledGroup, 'features'>): GroupShape {
-  let s = shapes.get(g);
-  if (s === undefined) {
-    let numbers = 0;
-    let vectorFloats = 0;
-    for (const f of g.features) {
-      if (f.type === 'number') numbers++;
-      else if (f.type === 'vector') vectorFloats += f.dim as number;
+/** The layout of `features`. */
+function layoutOf(features: readonly FeatureSpec[]): PackedLayout {
+  if (features === lastFeatures) return lastLayout as PackedLayout;
+  let l = layouts.get(features);
+  if (l === undefined) {
+    const n = features.length;
+    const kind = new Uint8Array(n);
+    const slot = new Int32Array(n);
+    const dim = new Int32Array(n);
+    let ni = 0;
+    let vi = 0;
+    for (let i = 0; i < n; i++) {
+      const f = features[i] as FeatureSpec;
+      kind[i] = KIND[f.type];
+      if (f.type === 'number') slot[i] = ni++;
+      else if (f.type === 'vector') {
+        slot[i] = vi;
+        dim[i] = f.dim as number;
+        vi += f.dim as number;
+      }
     }
-    s = { numbers, vectorFloats };
-    shapes.set(g, s);
+    l = { n, numbers: ni, vectorFloats: vi, bitmapLen: (n + 7) >> 3, kind, slot, dim };
+    layouts.set(features, l);
   }
-  return s;
+  lastFeatures = features;
+  lastLayout = l;
+  return l;
 }
 
 /**
- * Allocates a group's columns for `length` records: one backing buffer per element type (numbers,
- * vector floats, presence bytes) sliced into per-feature views, so a 200-item read of a 48-feature
- * group costs three buffer allocations, not 96.
+ * Allocates a group's columns for `length` records: one zeroed ArrayBuffer, numbers first (8-byte
+ * aligned), then vector floats, then presence bytes, sliced into per-feature views — one
+ * allocation per group and read, not one per feature.
  */
 export function allocGroupColumns(g: Pick<CompiledGroup, 'features'>, length: number): GroupColumns {
-  const shape = shapeOf(g);
-  const nf = g.features.length;
-  // One zeroed ArrayBuffer per group and read, numbers first (8-byte aligned), then vector floats,
-  // then presence bytes: one allocation instead of three (each is a calloc plus GC bookkeeping).
-  const numBytes = shape.numbers * length * 8;
-  const vecBytes = shape.vectorFloats * length * 4;
+  const L = layoutOf(g.features);
+  const nf = L.n;
+  const numBytes = L.numbers * length * 8;
+  const vecBytes = L.vectorFloats * length * 4;
   const ab = new ArrayBuffer(numBytes + vecBytes + nf * length);
-  const nums = new Float64Array(ab, 0, shape.numbers * length);
-  const vecs = new Float32Array(ab, numBytes, shape.vectorFloats * length);
+  const nums = new Float64Array(ab, 0, L.numbers * length);
+  const vecs = new Float32Array(ab, numBytes, L.vectorFloats * length);
   const present = new Uint8Array(ab, numBytes + vecBytes, nf * length);
   const cols: MutableColumn[] = new Array<MutableColumn>(nf);
-  let ni = 0;
-  let vi = 0;
   for (let fi = 0; fi < nf; fi++) {
     const f = g.features[fi] as FeatureSpec;
     const p = new Uint8Array(ab, numBytes + vecBytes + fi * length, length);
+    const slot = L.slot[fi] as number;
     switch (f.type) {
       case 'number':
-        cols[fi] = { type: 'number', values: new Float64Array(ab, ni * length * 8, length), present: p };
-        ni++;
+        cols[fi] = { type: 'number', values: new Float64Array(ab, slot * length * 8, length), present: p };
         break;
       case 'vector': {
-        const dim = f.dim as number;
-        cols[fi] = { type: 'vector', dim, values: new Float32Array(ab, numBytes + vi * length * 4, dim * length), present: p };
-        vi += dim;
+        const dim = L.dim[fi] as number;
+        cols[fi] = { type: 'vector', dim, values: new Float32Array(ab, numBytes + slot * length * 4, dim * length), present: p };
         break;
       }
       case 'category':
@@ -171,52 +196,6 @@ export function shortString(buf: Buffer, s: number, e: number): string {
   internLen[slot] = n;
   internStr[slot] = str;
   return str;
-}
-
-/** What the packed decoder needs per feature, computed once per feature list. */
-interface PackedLayout {
-  readonly n: number;
-  readonly bitmapLen: number;
-  /** 0 number, 1 vector, 2 category, 3 idList. */
-  readonly kind: Uint8Array;
-  /** Numbers: their index among the number features; vectors: their first float slot. */
-  readonly slot: Int32Array;
-  /** Vectors: their dimension. */
-  readonly dim: Int32Array;
-}
-
-const KIND = { number: 0, vector: 1, category: 2, idList: 3 } as const;
-const layouts = new WeakMap<readonly FeatureSpec[], PackedLayout>();
-let lastFeatures: readonly FeatureSpec[] | undefined;
-let lastLayout: PackedLayout | undefined;
-
-/** The layout of `features` (the same slots as {@link allocGroupColumns} gives them). */
-function layoutOf(features: readonly FeatureSpec[]): PackedLayout {
-  if (features === lastFeatures) return lastLayout as PackedLayout;
-  let l = layouts.get(features);
-  if (l === undefined) {
-    const n = features.length;
-    const kind = new Uint8Array(n);
-    const slot = new Int32Array(n);
-    const dim = new Int32Array(n);
-    let ni = 0;
-    let vi = 0;
-    for (let i = 0; i < n; i++) {
-      const f = features[i] as FeatureSpec;
-      kind[i] = KIND[f.type];
-      if (f.type === 'number') slot[i] = ni++;
-      else if (f.type === 'vector') {
-        slot[i] = vi;
-        dim[i] = f.dim as number;
-        vi += f.dim as number;
-      }
-    }
-    l = { n, bitmapLen: (n + 7) >> 3, kind, slot, dim };
-    layouts.set(features, l);
-  }
-  lastFeatures = features;
-  lastLayout = l;
-  return l;
 }
 
 /**
