@@ -5,7 +5,7 @@ export type AnnMetric = 'ip' | 'cos';
 export type AnnQuantization = 'f32' | 'f16' | 'i8';
 
 /** Which implementation holds the vectors. `exact` is the brute-force reference. */
-export type AnnBackend = 'usearch' | 'hnswlib' | 'exact';
+export type AnnBackend = 'usearch' | 'hnswlib' | 'ivf' | 'exact';
 
 /** One search result. `score` is the similarity (`ip`: dot product, `cos`: cosine); higher is better. */
 export interface AnnHit {
@@ -40,6 +40,10 @@ export interface AnnIndexInfo {
   readonly connectivity?: number;
   /** Search-time beam width (ef); every backend searches with `max(ef, k)`. */
   readonly expansionSearch?: number;
+  /** IVF: inverted lists in use (1 until trained). */
+  readonly lists?: number;
+  /** IVF: lists scanned per search. */
+  readonly probes?: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { AnnIndex } from './AnnIndex.js';
 import { RetrievalErrors } from './errors.js';
 import { ExactIndex } from './ExactIndex.js';
 import { HnswlibIndex } from './HnswlibIndex.js';
+import { IvfIndex } from './IvfIndex.js';
 import { readVerified } from './internal/persist.js';
 import { UsearchIndex, type UsearchRescoreOptions } from './UsearchIndex.js';
 
@@ -17,6 +18,8 @@ export interface LoadOverrides {
    * vectors are a runtime object, so they are never saved with the index; pass them on every load.
    */
   readonly rescore?: UsearchRescoreOptions;
+  /** IVF only: lists scanned per search (the saved value otherwise). */
+  readonly probes?: number;
 }
 
 /**
@@ -72,6 +75,14 @@ export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): 
       return UsearchIndex.restore(manifest, indexPath, idList, overrides.rescore);
     case 'hnswlib':
       return HnswlibIndex.restore(manifest, indexPath, idList);
+    case 'ivf':
+      if (overrides.expansionSearch !== undefined) {
+        throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `expansionSearch is an HNSW option; the index at ${dir} is ivf (use probes)`, {
+          stage: 'retrieval/ann/persist',
+          field: 'expansionSearch',
+        });
+      }
+      return IvfIndex.restore(manifest, indexPath, idList, overrides.probes);
     case 'exact':
       return ExactIndex.restore(manifest, indexPath, idList);
     default:

@@ -1,0 +1,159 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clusteredItems, userQueries } from '../bench/data.js';
+import { annContract } from '../test/annContract.js';
+import { expectCode, randomItems, row } from '../test/helpers.js';
+import { ExactIndex } from './ExactIndex.js';
+import { IvfIndex } from './IvfIndex.js';
+import { loadAnnIndex } from './loadAnnIndex.js';
+
+describe('IvfIndex', () => {
+  // Untrained: below trainAt every search is an exact scan of one list.
+  describe('contract, untrained', () => {
+    annContract('ivf-flat', (dims, metric) => new IvfIndex({ dims, metric }));
+  });
+  // Trained at 16 items into 4 lists; "high ef" probes every list.
+  describe('contract, trained', () => {
+    annContract('ivf', (dims, metric, ef) => new IvfIndex({ dims, metric, lists: 4, trainAt: 16, probes: ef === undefined ? 2 : 4 }));
+  });
+
+  const tmp = mkdtempSync(join(tmpdir(), 'recspine-ivf-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const D = 24;
+  const world = clusteredItems(6000, D, { clusters: 40, seed: 5 });
+  const queries = userQueries(world, 20, 9);
+
+  function truthOf(exact: ExactIndex, q: Float32Array, k: number): Set<string> {
+    return new Set(exact.search(q, k).map((h) => h.itemId));
+  }
+
+  it('trains on reaching trainAt, then answers with high recall at few probes and exactly at all probes', () => {
+    const ivf = new IvfIndex({ dims: D, lists: 64, trainAt: 4000, probes: 8 });
+    const exact = new ExactIndex({ dims: D });
+    ivf.upsertBatch(world.ids.slice(0, 3000), world.vectors.subarray(0, 3000 * D));
+    expect(ivf.isTrained).toBe(false);
+    expect(ivf.info().lists).toBe(1);
+    ivf.upsertBatch(world.ids.slice(3000), world.vectors.subarray(3000 * D));
+    expect(ivf.isTrained).toBe(true);
+    expect(ivf.info()).toMatchObject({ backend: 'ivf', lists: 64, probes: 8, size: 6000, filterMode: 'post' });
+    exact.upsertBatch(world.ids, world.vectors);
+    let recall = 0;
+    for (const q of queries) {
+      const truth = truthOf(exact, q, 100);
+      recall += ivf.search(q, 100).filter((h) => truth.has(h.itemId)).length / 100;
+      const all = ivf.searchExact(q, 100);
+      expect(all.filter((h) => truth.has(h.itemId)).length).toBeGreaterThanOrEqual(99); // ties at the boundary aside
+      const e = exact.search(q, 100);
+      expect(all[0]?.score).toBeCloseTo(e[0]?.score as number, 4);
+    }
+    expect(recall / queries.length).toBeGreaterThanOrEqual(0.9);
+    ivf.setProbes(64);
+    for (const q of queries.slice(0, 5)) {
+      expect(ivf.search(q, 50).map((h) => h.itemId)).toEqual(ivf.searchExact(q, 50).map((h) => h.itemId));
+    }
+  });
+
+  it('scans more lists when the probed ones hold fewer than k items', () => {
+    const ivf = new IvfIndex({ dims: D, lists: 64, trainAt: 6000, probes: 1 });
+    ivf.upsertBatch(world.ids, world.vectors);
+    expect(ivf.search(queries[0] as Float32Array, 2000)).toHaveLength(2000);
+  });
+
+  it('keeps every item findable through list growth, moves, compaction and removals', () => {
+    const ivf = new IvfIndex({ dims: D, lists: 16, trainAt: 500, probes: 16 });
+    const exact = new ExactIndex({ dims: D });
+    // One at a time: lists fill, move to the end of the slab with twice the room, and compact.
+    for (let i = 0; i < 3000; i++) {
+      const v = row(world.vectors, i, D);
+      ivf.upsert(world.ids[i] as string, v);
+      exact.upsert(world.ids[i] as string, v);
+    }
+    for (let i = 0; i < 3000; i += 3) {
+      ivf.remove(world.ids[i] as string);
+      exact.remove(world.ids[i] as string);
+    }
+    // Re-upsert some with other vectors (they may change list).
+    for (let i = 1; i < 600; i += 7) {
+      const v = row(world.vectors, 5999 - i, D);
+      ivf.upsert(world.ids[i] as string, v);
+      exact.upsert(world.ids[i] as string, v);
+    }
+    expect(ivf.size).toBe(exact.size);
+    expect(new Set(ivf.ids())).toEqual(new Set(exact.ids()));
+    for (const q of queries.slice(0, 8)) {
+      const a = ivf.search(q, 200);
+      const truth = truthOf(exact, q, 200);
+      expect(a.filter((h) => truth.has(h.itemId)).length).toBeGreaterThanOrEqual(198);
+    }
+    // Every live item is its own nearest neighbour.
+    for (let i = 1; i < 3000; i += 97) {
+      if (i % 3 === 0) continue;
+      const id = world.ids[i] as string;
+      const v = i < 600 && (i - 1) % 7 === 0 ? row(world.vectors, 5999 - i, D) : row(world.vectors, i, D);
+      expect(ivf.search(v, 1)[0]?.score).toBeCloseTo(1, 4);
+      expect(ivf.search(v, 5).some((h) => h.itemId === id)).toBe(true);
+    }
+  });
+
+  it('retrain() re-clusters the current items and search stays exact at all probes', () => {
+    const ivf = new IvfIndex({ dims: D, lists: 32, trainAt: 1000, probes: 32 });
+    ivf.upsertBatch(world.ids.slice(0, 1000), world.vectors.subarray(0, 1000 * D));
+    ivf.upsertBatch(world.ids.slice(1000), world.vectors.subarray(1000 * D));
+    const before = ivf.search(queries[1] as Float32Array, 30).map((h) => h.itemId);
+    ivf.retrain();
+    expect(ivf.size).toBe(6000);
+    expect(ivf.search(queries[1] as Float32Array, 30).map((h) => h.itemId)).toEqual(before);
+  });
+
+  it('scores ip as raw dot products (no normalisation)', () => {
+    const ivf = new IvfIndex({ dims: 4, metric: 'ip', lists: 2, trainAt: 4, probes: 2 });
+    ivf.upsertBatch(['a', 'b', 'c', 'd'], new Float32Array([3, 0, 0, 0, 0, 2, 0, 0, 1, 0.5, 0, 0, 0, 0, 5, 0]));
+    const hits = ivf.search(new Float32Array([1, 1, 0, 0]), 4);
+    expect(hits.map((h) => h.itemId)).toEqual(['a', 'b', 'c', 'd']);
+    expect(hits.map((h) => h.score)).toEqual([3, 2, 1.5, 0].map((x) => expect.closeTo(x, 5)));
+  });
+
+  it('round-trips a trained index with its probes, or probes given at load', async () => {
+    const ivf = new IvfIndex({ dims: D, lists: 32, trainAt: 2000, probes: 6 });
+    ivf.upsertBatch(world.ids, world.vectors);
+    ivf.remove('item-7');
+    const dir = join(tmp, 'trained');
+    await ivf.save(dir);
+    const back = (await loadAnnIndex(dir)) as IvfIndex;
+    expect(back.info()).toMatchObject({ backend: 'ivf', lists: 32, probes: 6, size: 5999 });
+    for (const q of queries.slice(0, 5)) expect(back.search(q, 100)).toEqual(ivf.search(q, 100));
+    const wide = (await loadAnnIndex(dir, { probes: 32 })) as IvfIndex;
+    expect(wide.probes).toBe(32);
+    await expectCode(() => loadAnnIndex(dir, { expansionSearch: 100 }), 'RECSPINE_ERR_ANN_CONFIG');
+  });
+
+  it('rejects a saved file whose list sizes do not add up, even with valid checksums', async () => {
+    const ivf = new IvfIndex({ dims: 4, lists: 2, trainAt: 4 });
+    const { ids, vectors } = randomItems(10, 4);
+    ivf.upsertBatch(ids, vectors);
+    const dir = join(tmp, 'sizes');
+    await ivf.save(dir);
+    // Rewrite the last list size and fix the manifest's checksum: only the layout check can catch it.
+    const f = join(dir, 'index.bin');
+    const buf = readFileSync(f);
+    buf.writeUInt32LE(buf.readUInt32LE(buf.length - 4) + 1, buf.length - 4);
+    writeFileSync(f, buf);
+    const { createHash } = await import('node:crypto');
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: { index: { sha256: string } } };
+    m.files.index.sha256 = createHash('sha256').update(buf).digest('hex');
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    await expectCode(() => loadAnnIndex(dir), 'RECSPINE_ERR_ANN_CORRUPT_FILE');
+  });
+
+  it('rejects bad options and bad probes with RECSPINE_ERR_ANN_CONFIG', async () => {
+    await expectCode(() => new IvfIndex({ dims: 0 }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4, metric: 'l2' as never }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4, lists: 0 }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4, lists: 64, trainAt: 10 }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4, probes: 1.5 }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4 }).setProbes(0), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4 }).upsertBatch([''], new Float32Array(4)), 'RECSPINE_ERR_RETRIEVAL_BAD_ITEM');
+  });
+});
