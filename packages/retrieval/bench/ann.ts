@@ -39,6 +39,7 @@ import usearch from 'usearch';
 import { LatencyRecorder, parseFlags, printTable, writeResult } from '../../../bench/kit.js';
 import type { AnnIndex } from '../src/AnnIndex.js';
 import { ExactIndex } from '../src/ExactIndex.js';
+import { IvfIndex } from '../src/IvfIndex.js';
 import { loadAnnIndex } from '../src/loadAnnIndex.js';
 import { type BuildInfo, type GraphConfig, cacheDir, cachedIndex, configName, ensureIndex, parseConfig } from './annCache.js';
 import { clusteredItems, userQueries } from './data.js';
@@ -122,6 +123,10 @@ const exact1 = new ExactIndex({ dims, metric: 'cos', threads: 1 });
 exact1.upsertBatch(data.ids, data.vectors);
 const exactAll = new ExactIndex({ dims, metric: 'cos', threads: 0 });
 exactAll.upsertBatch(data.ids, data.vectors);
+// The third exact variant: IvfIndex's WebAssembly SIMD scan over every row (an untrained IVF is
+// one list, so its search is exact), ≈ 1.5× faster than usearch's exactSearch.
+const exactWasm = new IvfIndex({ dims, metric: 'cos', trainAt: items + 1, lists: 1, maxK: Math.max(k, 10_000) });
+exactWasm.upsertBatch(data.ids, data.vectors);
 const qMatrix = new Float32Array(nq * dims);
 queries.forEach((q, i) => qMatrix.set(q, i * dims));
 const t0 = performance.now();
@@ -175,11 +180,13 @@ interface Row {
   searchP99Ms: number;
   searchP999Ms: number;
   searchMaxMs: number;
-  /** The faster of the two exact variants below (p50), measured interleaved with this row. */
+  /** The fastest of the three exact variants below (p50), measured interleaved with this row. */
   exactP50Ms: number;
+  /** Which: `1` / `all` (usearch exactSearch on one thread / all cores) or `wasm` (IvfIndex scan). */
   exactThreads: string;
   exact1ThreadP50Ms: number;
   exactAllCoresP50Ms: number;
+  exactWasmP50Ms: number;
   speedupVsExact: number;
   buildSeconds: number;
   /** Saved index file (vectors in the index's precision + graph) per item. */
@@ -207,15 +214,17 @@ function measure(served: AnnIndex, cfg: GraphConfig, ef: number, oversample: num
   const rec = new LatencyRecorder();
   const e1 = new LatencyRecorder();
   const eAll = new LatencyRecorder();
+  const eWasm = new LatencyRecorder();
   let recallSum = 0;
   const load0 = loadAvg();
   for (let i = 0; i < nq; i++) {
     const q = queries[i] as Float32Array;
     if (i % exactEvery === 0) {
-      const which = (i / exactEvery) % 2 === 0 ? exact1 : exactAll;
+      const turn = (i / exactEvery) % 3;
+      const which = turn === 0 ? exact1 : turn === 1 ? exactAll : exactWasm;
       const e = performance.now();
       which.search(q, k);
-      (which === exact1 ? e1 : eAll).recordMs(performance.now() - e);
+      (turn === 0 ? e1 : turn === 1 ? eAll : eWasm).recordMs(performance.now() - e);
     }
     const s = performance.now();
     const hits = served.search(q, k);
@@ -226,7 +235,7 @@ function measure(served: AnnIndex, cfg: GraphConfig, ef: number, oversample: num
     recallSum += hit / t.size;
   }
   const sm = rec.summaryMs();
-  const exactP50 = Math.min(e1.pMs(50), eAll.pMs(50));
+  const exactP50 = Math.min(e1.pMs(50), eAll.pMs(50), eWasm.pMs(50));
   const row: Row = {
     backend: cfg.backend,
     quantization: cfg.quantization,
@@ -246,9 +255,10 @@ function measure(served: AnnIndex, cfg: GraphConfig, ef: number, oversample: num
     searchP999Ms: sm.p999,
     searchMaxMs: sm.max,
     exactP50Ms: exactP50,
-    exactThreads: e1.pMs(50) <= eAll.pMs(50) ? '1' : 'all',
+    exactThreads: exactP50 === e1.pMs(50) ? '1' : exactP50 === eAll.pMs(50) ? 'all' : 'wasm',
     exact1ThreadP50Ms: e1.pMs(50),
     exactAllCoresP50Ms: eAll.pMs(50),
+    exactWasmP50Ms: eWasm.pMs(50),
     speedupVsExact: exactP50 / sm.p50,
     buildSeconds: build.buildSeconds,
     bytesPerItem: build.indexBytes / items,
@@ -385,11 +395,12 @@ for (const cfg of searched) {
   for (const ef of efs) {
     for (const o of os) {
       // usearch searches with a beam of max(ef, candidates wanted): skip settings that repeat one.
-      const beam = cfg.backend === 'usearch' ? Math.max(ef, Math.ceil(k * o)) : Math.max(ef, k);
+      // For IVF `ef` is the probe count (lists scanned) and there is no beam.
+      const beam = cfg.backend === 'ivf' ? ef : cfg.backend === 'usearch' ? Math.max(ef, Math.ceil(k * o)) : Math.max(ef, k);
       if (seen.has(`${beam}/${o}`)) continue;
       seen.add(`${beam}/${o}`);
       const served = await loadAnnIndex(dir, {
-        expansionSearch: ef,
+        ...(cfg.backend === 'ivf' ? { probes: ef } : { expansionSearch: ef }),
         ...(o > 1 ? { rescore: { oversample: o, vectors: exact1 } } : {}),
       });
       const row = measure(served, cfg, ef, o, build, beam);
@@ -408,7 +419,7 @@ const file = save();
 printTable(
   `ANN search, ${items} items × ${dims} dims, k=${k}, ${nq} queries (load ${loadAvg()})`,
   sweep.map((r) => ({
-    config: `${r.backend}-${r.quantization}-m${r.connectivity}${r.buildOrder === 'locality' ? `-loc${r.scaffoldPct > 0 ? `-s${r.scaffoldPct}` : ''}` : r.buildOrder === 'relabel' ? '-rel' : ''}`,
+    config: `${r.backend}-${r.quantization}-${r.backend === 'ivf' ? 'l' : 'm'}${r.connectivity}${r.buildOrder === 'locality' ? `-loc${r.scaffoldPct > 0 ? `-s${r.scaffoldPct}` : ''}` : r.buildOrder === 'relabel' ? '-rel' : ''}`,
     ef: r.expansionSearch,
     beam: r.effectiveBeam,
     os: r.rescoreOversample,

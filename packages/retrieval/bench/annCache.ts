@@ -14,11 +14,13 @@ import { performance } from 'node:perf_hooks';
 import { REPO_ROOT } from '../../../bench/kit.js';
 import type { AnnIndex } from '../src/AnnIndex.js';
 import { HnswlibIndex } from '../src/HnswlibIndex.js';
+import { IvfIndex } from '../src/IvfIndex.js';
 import { UsearchIndex } from '../src/UsearchIndex.js';
 import type { ClusteredData } from './data.js';
 
 export interface GraphConfig {
-  readonly backend: 'usearch' | 'hnswlib';
+  /** `ivf`: IvfIndex (config `ivf-f32-l<lists>`; `connectivity` holds the list count, no graph). */
+  readonly backend: 'usearch' | 'hnswlib' | 'ivf';
   readonly quantization: 'f32' | 'f16' | 'i8';
   readonly connectivity: number;
   readonly expansionAdd: number;
@@ -49,6 +51,8 @@ export interface BuildInfo {
 
 /** `usearch-i8-m32-a200` / `hnswlib-f32-m32-a200-loc` ⇄ config. */
 export function parseConfig(s: string): GraphConfig {
+  const ivf = /^ivf-f32-l(\d+)$/.exec(s.trim());
+  if (ivf !== null) return { backend: 'ivf', quantization: 'f32', connectivity: Number(ivf[1]), expansionAdd: 0, order: 'input', scaffoldPct: 0 };
   const m = /^(usearch|hnswlib)-(f32|f16|i8)-m(\d+)-a(\d+)(-loc(?:-s(\d+))?|-rel)?$/.exec(s.trim());
   if (m === null) throw new Error(`bad config ${s}: expected e.g. usearch-i8-m32-a200 or hnswlib-f32-m32-a200[-loc[-s<scaffold %>]]`);
   const cfg: GraphConfig = {
@@ -64,6 +68,7 @@ export function parseConfig(s: string): GraphConfig {
 }
 
 export function configName(c: GraphConfig): string {
+  if (c.backend === 'ivf') return `ivf-f32-l${c.connectivity}`;
   const order = c.order === 'locality' ? `-loc${c.scaffoldPct > 0 ? `-s${c.scaffoldPct}` : ''}` : c.order === 'relabel' ? '-rel' : '';
   return `${c.backend}-${c.quantization}-m${c.connectivity}-a${c.expansionAdd}${order}`;
 }
@@ -111,7 +116,9 @@ export async function ensureIndex(
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
   const index: AnnIndex =
-    cfg.backend === 'usearch'
+    cfg.backend === 'ivf'
+      ? new IvfIndex({ dims, metric: 'cos', lists: cfg.connectivity })
+      : cfg.backend === 'usearch'
       ? new UsearchIndex({
           dims,
           metric: 'cos',
@@ -136,7 +143,8 @@ export async function ensureIndex(
   const t0 = performance.now();
   // The locality order needs the whole catalogue in one call (the library orders each batch):
   // no progress lines then.
-  const step = cfg.order === 'locality' ? n : chunk;
+  // IVF trains its lists on the batch that reaches trainAt: one batch, like the locality order.
+  const step = cfg.order === 'locality' || cfg.backend === 'ivf' ? n : chunk;
   if (cfg.order === 'locality') log(`${configName(cfg)}: inserting ${n} items in one batch, locality order`);
   for (let off = 0; off < n; off += step) {
     const end = Math.min(n, off + step);

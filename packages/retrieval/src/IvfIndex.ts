@@ -351,6 +351,9 @@ export class IvfIndex implements AnnIndex {
     const need = this.slabOff + rows * this.k.rowBytes;
     this.k.ensure(need);
     this.slabCap = rows;
+    // Grown by push, never by `new Array(n)` or writes past the end: V8 keeps a large array made
+    // those ways in dictionary mode, and every id lookup of a search would be a hash probe.
+    while (this.slotId.length < rows) this.slotId.push(undefined);
     if (this.slotList.length < rows) {
       const s = new Int32Array(rows);
       s.set(this.slotList);
@@ -475,7 +478,7 @@ export class IvfIndex implements AnnIndex {
       total += caps[l] as number;
     }
     this.slotOf.clear();
-    this.slotId = new Array<string | undefined>(total);
+    this.slotId = [];
     this.slotList = new Int32Array(0);
     this.growSlab(Math.max(total, 64));
     if (centroids !== undefined) {

@@ -6,10 +6,7 @@ import { ScanKernel } from './scanKernel.js';
 
 describe('ScanKernel', () => {
   it('scanWasm.ts is the compilation of scan.wat (run npm run build:wasm after editing the .wat)', async () => {
-    const { compileScanWat, renderTs } = (await import('../../scripts/build-wasm.mjs')) as {
-      compileScanWat(): Promise<string>;
-      renderTs(b64: string): string;
-    };
+    const { compileScanWat, renderTs } = await import('../../scripts/build-wasm.mjs');
     expect(readFileSync(join(import.meta.dirname, 'wasm', 'scanWasm.ts'), 'utf8')).toBe(renderTs(await compileScanWat()));
   });
 
