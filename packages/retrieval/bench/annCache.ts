@@ -52,7 +52,8 @@ export interface BuildInfo {
 /** `usearch-i8-m32-a200` / `hnswlib-f32-m32-a200-loc` ⇄ config. */
 export function parseConfig(s: string): GraphConfig {
   const ivf = /^ivf-f32-l(\d+)$/.exec(s.trim());
-  if (ivf !== null) return { backend: 'ivf', quantization: 'f32', connectivity: Number(ivf[1]), expansionAdd: 0, order: 'input', scaffoldPct: 0 };
+  if (ivf !== null)
+    return { backend: 'ivf', quantization: 'f32', connectivity: Number(ivf[1]), expansionAdd: 0, order: 'input', scaffoldPct: 0 };
   const m = /^(usearch|hnswlib)-(f32|f16|i8)-m(\d+)-a(\d+)(-loc(?:-s(\d+))?|-rel)?$/.exec(s.trim());
   if (m === null) throw new Error(`bad config ${s}: expected e.g. usearch-i8-m32-a200 or hnswlib-f32-m32-a200[-loc[-s<scaffold %>]]`);
   const cfg: GraphConfig = {
@@ -119,25 +120,25 @@ export async function ensureIndex(
     cfg.backend === 'ivf'
       ? new IvfIndex({ dims, metric: 'cos', lists: cfg.connectivity })
       : cfg.backend === 'usearch'
-      ? new UsearchIndex({
-          dims,
-          metric: 'cos',
-          quantization: cfg.quantization,
-          connectivity: cfg.connectivity,
-          expansionAdd: cfg.expansionAdd,
-          buildThreads: 0,
-          buildOrder: order,
-          localityOrder: { scaffold: cfg.scaffoldPct / 100 },
-        })
-      : new HnswlibIndex({
-          dims,
-          metric: 'cos',
-          connectivity: cfg.connectivity,
-          expansionAdd: cfg.expansionAdd,
-          initialCapacity: n,
-          buildOrder: order,
-          localityOrder: { scaffold: cfg.scaffoldPct / 100 },
-        });
+        ? new UsearchIndex({
+            dims,
+            metric: 'cos',
+            quantization: cfg.quantization,
+            connectivity: cfg.connectivity,
+            expansionAdd: cfg.expansionAdd,
+            buildThreads: 0,
+            buildOrder: order,
+            localityOrder: { scaffold: cfg.scaffoldPct / 100 },
+          })
+        : new HnswlibIndex({
+            dims,
+            metric: 'cos',
+            connectivity: cfg.connectivity,
+            expansionAdd: cfg.expansionAdd,
+            initialCapacity: n,
+            buildOrder: order,
+            localityOrder: { scaffold: cfg.scaffoldPct / 100 },
+          });
   const load0 = loadAvg();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();

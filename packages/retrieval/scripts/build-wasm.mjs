@@ -1,6 +1,7 @@
 // Compiles src/internal/wasm/scan.wat (WebAssembly text, SIMD128) into src/internal/wasm/scanWasm.ts
 // (the module bytes as base64), with wabt. Run after editing the .wat: `npm run build:wasm`.
 // `--check` exits 1 if scanWasm.ts is out of date (a unit test runs the same comparison).
+import { Buffer } from 'node:buffer';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -107,6 +107,22 @@ describe('IvfIndex', () => {
     expect(ivf.search(queries[1] as Float32Array, 30).map((h) => h.itemId)).toEqual(before);
   });
 
+  it('starts trained from given centroids: a rebuild needs no training and lands items in the same lists', async () => {
+    const a = new IvfIndex({ dims: D, lists: 32, trainAt: 6000, probes: 4 });
+    a.upsertBatch(world.ids, world.vectors);
+    const centroids = a.centroids() as Float32Array;
+    expect(centroids).toHaveLength(32 * D);
+    const b = new IvfIndex({ dims: D, probes: 4, centroids });
+    expect(b.isTrained).toBe(true);
+    expect(b.info().lists).toBe(32);
+    for (let off = 0; off < 6000; off += 32) b.upsertBatch(world.ids.slice(off, off + 32), world.vectors.subarray(off * D, (off + 32) * D));
+    expect(b.centroids()).toEqual(centroids);
+    for (const q of queries.slice(0, 6)) expect(b.search(q, 100).map((h) => h.itemId)).toEqual(a.search(q, 100).map((h) => h.itemId));
+    expect(new IvfIndex({ dims: D }).centroids()).toBeUndefined();
+    await expectCode(() => new IvfIndex({ dims: D, centroids: new Float32Array(D + 1) }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 2, centroids: new Float32Array([1, Number.NaN]) }), 'RECSPINE_ERR_ANN_NON_FINITE');
+  });
+
   it('scores ip as raw dot products (no normalisation)', () => {
     const ivf = new IvfIndex({ dims: 4, metric: 'ip', lists: 2, trainAt: 4, probes: 2 });
     ivf.upsertBatch(['a', 'b', 'c', 'd'], new Float32Array([3, 0, 0, 0, 0, 2, 0, 0, 1, 0.5, 0, 0, 0, 0, 5, 0]));

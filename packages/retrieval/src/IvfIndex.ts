@@ -34,12 +34,22 @@ export interface IvfIndexOptions {
   readonly seed?: number;
   /** Largest k accepted. Default 10 000. */
   readonly maxK?: number;
+  /**
+   * Trained centroids (row-major, `lists × dims`, e.g. `centroids()` of the version in service):
+   * the index starts trained and never trains itself, so a rebuild is cheap inserts only (each
+   * assigned to its nearest centroid) and can run in small slices on a serving thread. `lists`
+   * defaults to their count.
+   */
+  readonly centroids?: Float32Array;
 }
 
-type Resolved = Required<Omit<IvfIndexOptions, 'trainAt' | 'trainSample'>> & { readonly trainAt: number; readonly trainSample: number };
+type Resolved = Required<Omit<IvfIndexOptions, 'trainAt' | 'trainSample' | 'centroids'>> & {
+  readonly trainAt: number;
+  readonly trainSample: number;
+};
 
 function resolve(o: IvfIndexOptions): Resolved {
-  const lists = o.lists ?? 1024;
+  const lists = o.lists ?? (o.centroids !== undefined && o.dims > 0 ? Math.floor(o.centroids.length / o.dims) : 1024);
   const r = {
     dims: o.dims,
     metric: o.metric ?? 'cos',
@@ -61,6 +71,12 @@ function resolve(o: IvfIndexOptions): Resolved {
   }
   if (!Number.isInteger(r.seed) || r.seed < 0) bad('seed', `must be a non-negative integer, got ${String(r.seed)}`);
   if (r.trainAt < r.lists) bad('trainAt', `must be at least lists (${r.lists}), got ${r.trainAt}`);
+  if (o.centroids !== undefined) {
+    if (!(o.centroids instanceof Float32Array) || o.centroids.length !== r.lists * r.dims || r.lists < 1) {
+      bad('centroids', `must be a Float32Array of lists × dims = ${r.lists} × ${r.dims} values`);
+    }
+    checkMatrix(o.centroids, r.dims, r.lists, STAGE, 'centroids');
+  }
   return r;
 }
 
@@ -134,10 +150,19 @@ export class IvfIndex implements AnnIndex {
     this.start = new Int32Array(this.o.lists);
     this.len = new Int32Array(this.o.lists);
     this.cap = new Int32Array(this.o.lists);
-    this.growSlab(64);
-    this.start[0] = 0;
-    this.cap[0] = 64;
-    this.slabUsed = 64;
+    if (options.centroids !== undefined) {
+      this.layout(new Uint32Array(this.o.lists), this.o.lists, options.centroids, new Float32Array(0), []);
+    } else {
+      this.growSlab(64);
+      this.start[0] = 0;
+      this.cap[0] = 64;
+      this.slabUsed = 64;
+    }
+  }
+
+  /** The trained centroids (`lists × dims`, row-major; a copy), or undefined before training. */
+  centroids(): Float32Array | undefined {
+    return this.trained ? this.centroidRows() : undefined;
   }
 
   get size(): number {
@@ -181,7 +206,10 @@ export class IvfIndex implements AnnIndex {
     checkMatrix(vectors, this.dims, itemIds.length, STAGE);
     for (const id of itemIds) {
       if (typeof id !== 'string' || id.length === 0) {
-        throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', 'item ids must be non-empty strings', { stage: STAGE, field: 'itemIds' });
+        throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', 'item ids must be non-empty strings', {
+          stage: STAGE,
+          field: 'itemIds',
+        });
       }
     }
     const n = itemIds.length;
@@ -203,7 +231,10 @@ export class IvfIndex implements AnnIndex {
   remove(itemId: string): void {
     const slot = this.slotOf.get(itemId);
     if (slot === undefined) {
-      throw RetrievalErrors.create('RECSPINE_ERR_ANN_UNKNOWN_ITEM', `item ${itemId} is not in the index`, { stage: STAGE, field: 'itemId' });
+      throw RetrievalErrors.create('RECSPINE_ERR_ANN_UNKNOWN_ITEM', `item ${itemId} is not in the index`, {
+        stage: STAGE,
+        field: 'itemId',
+      });
     }
     this.removeSlot(slot);
   }
@@ -321,7 +352,8 @@ export class IvfIndex implements AnnIndex {
     const n = ids.ids.length;
     const buf = await readFile(indexPath);
     const expected = ((trained ? nLists * d : 0) + n * d) * 4 + nLists * 4;
-    if (buf.byteLength !== expected || n !== manifest.size) throw corrupt(`expected ${expected} bytes for ${n} items, found ${buf.byteLength}`);
+    if (buf.byteLength !== expected || n !== manifest.size)
+      throw corrupt(`expected ${expected} bytes for ${n} items, found ${buf.byteLength}`);
     const floats = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength - nLists * 4));
     const sizes = new Uint32Array(buf.buffer.slice(buf.byteOffset + buf.byteLength - nLists * 4, buf.byteOffset + buf.byteLength));
     let total = 0;
@@ -336,10 +368,14 @@ export class IvfIndex implements AnnIndex {
   // ---------------------------------------------------------------------------------------------
 
   private memoryError(e: RangeError): Error {
-    return RetrievalErrors.create('RECSPINE_ERR_ANN_BACKEND', `ivf: out of WebAssembly memory (${e.message}); the index is limited to 4 GiB`, {
-      stage: STAGE,
-      cause: e,
-    });
+    return RetrievalErrors.create(
+      'RECSPINE_ERR_ANN_BACKEND',
+      `ivf: out of WebAssembly memory (${e.message}); the index is limited to 4 GiB`,
+      {
+        stage: STAGE,
+        cause: e,
+      },
+    );
   }
 
   /** Bytes past the slab for scratch: scores + positions for every row, and an assignment staging area. */
@@ -444,11 +480,11 @@ export class IvfIndex implements AnnIndex {
         ids.push(this.slotId[r] as string);
       }
     }
-    const centroids = this.trained ? this.centroids() : undefined;
+    const centroids = this.trained ? this.centroidRows() : undefined;
     this.layout(sizes, this.nLists, centroids, rows, ids, growList, grow);
   }
 
-  private centroids(): Float32Array {
+  private centroidRows(): Float32Array {
     const out = new Float32Array(this.nLists * this.dims);
     for (let c = 0; c < this.nLists; c++) {
       const off = (this.centOff >> 2) + c * this.k.stride;

@@ -77,10 +77,14 @@ export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): 
       return HnswlibIndex.restore(manifest, indexPath, idList);
     case 'ivf':
       if (overrides.expansionSearch !== undefined) {
-        throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `expansionSearch is an HNSW option; the index at ${dir} is ivf (use probes)`, {
-          stage: 'retrieval/ann/persist',
-          field: 'expansionSearch',
-        });
+        throw RetrievalErrors.create(
+          'RECSPINE_ERR_ANN_CONFIG',
+          `expansionSearch is an HNSW option; the index at ${dir} is ivf (use probes)`,
+          {
+            stage: 'retrieval/ann/persist',
+            field: 'expansionSearch',
+          },
+        );
       }
       return IvfIndex.restore(manifest, indexPath, idList, overrides.probes);
     case 'exact':

@@ -64,9 +64,9 @@ export interface ServerConfig {
   readonly items: number;
   /**
    * ANN backend of the item index: `auto` (exact in embedded mode; in production usearch, or
-   * hnswlib above 100k items), `exact`, `usearch` or `hnswlib`.
+   * hnswlib above 100k items), `exact`, `usearch`, `hnswlib` or `ivf`.
    */
-  readonly ann: 'auto' | 'exact' | 'usearch' | 'hnswlib';
+  readonly ann: 'auto' | 'exact' | 'usearch' | 'hnswlib' | 'ivf';
   /**
    * Operator endpoints under `/admin/*` (fault injection, index rebuild/rollback, model push, spike
    * cap, item counters) for game days and deploy hooks. Off by default; loopback callers only.
@@ -189,7 +189,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
         c[k] = v;
         break;
       case 'ann':
-        if (v !== 'auto' && v !== 'exact' && v !== 'usearch' && v !== 'hnswlib') bad(k, "expected 'auto', 'exact', 'usearch' or 'hnswlib'");
+        if (v !== 'auto' && v !== 'exact' && v !== 'usearch' && v !== 'hnswlib' && v !== 'ivf')
+          bad(k, "expected 'auto', 'exact', 'usearch', 'hnswlib' or 'ivf'");
         c[k] = v;
         break;
       case 'port':

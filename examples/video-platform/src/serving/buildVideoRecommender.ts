@@ -43,6 +43,7 @@ import {
   FreshContentSource,
   HnswlibIndex,
   IndexManager,
+  IvfIndex,
   InMemoryPopularityCounters,
   OnnxUserTower,
   PopularitySource,
@@ -93,9 +94,10 @@ export interface VideoRecommenderOptions {
   /**
    * ANN backend over the item embeddings: `exact` (reference; default for `embedded`), `usearch`
    * (HNSW; default for `production` up to 100k items) or `hnswlib` (HNSW, hnswlib-node; f32, M 16;
-   * default for `production` above 100k items).
+   * default for `production` above 100k items) or `ivf` (`IvfIndex`: k-means lists scanned with
+   * SIMD; trained on the whole catalogue at start-up, rebuilds reuse its centroids).
    */
-  readonly ann?: 'exact' | 'usearch' | 'hnswlib';
+  readonly ann?: 'exact' | 'usearch' | 'hnswlib' | 'ivf';
   /** Request SLA and stage budgets (defaults: {@link DEFAULT_BUDGETS}). Offline evaluation passes generous ones. */
   readonly slaMs?: number;
   readonly budgets?: StageBudgets;
@@ -136,6 +138,9 @@ export interface VideoRecommenderOptions {
 }
 
 /** Default per-stage budgets (ms) for a 100 ms SLA on this machine. */
+/** IVF lists scanned per search (see `ann: 'ivf'`). */
+const IVF_PROBES = 24;
+
 export const DEFAULT_BUDGETS: StageBudgets = { retrieval: 35, coarse: 10, features: 15, fine: 25, rerank: 5 };
 
 /**
@@ -396,12 +401,22 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const ef = large ? { expansionSearch: 256 } : {};
   // hnswlib grows its arrays by doubling from 1024 slots: size it for the catalog at once.
   const hnswOpts = { maxK: 2000, initialCapacity: Math.max(1024, N), ...ef };
+  // IVF: √N-ish lists; the first version trains on the whole catalogue in one go (start-up, before
+  // ready), and every later version (an /admin rebuild under traffic) reuses the centroids of the
+  // version in service, so it is only inserts, in slices on the serving thread.
+  const ivfLists = Math.max(16, Math.min(4096, Math.round(Math.sqrt(N))));
+  const ivfOpts = { dims: E, metric: 'ip' as const, maxK: 2000, lists: ivfLists, probes: IVF_PROBES };
+  let ivfCentroids: Float32Array | undefined;
   const create = (): AnnIndex =>
     ann === 'usearch'
       ? new UsearchIndex({ dims: E, metric: 'ip', maxK: 2000, ...ef })
       : ann === 'hnswlib'
         ? new HnswlibIndex({ dims: E, metric: 'ip', ...hnswOpts })
-        : new ExactIndex({ dims: E, metric: 'ip', maxK: 2000 });
+        : ann === 'ivf'
+          ? new IvfIndex(
+              ivfCentroids === undefined ? { ...ivfOpts, trainAt: Math.max(ivfLists, N) } : { ...ivfOpts, centroids: ivfCentroids },
+            )
+          : new ExactIndex({ dims: E, metric: 'ip', maxK: 2000 });
   // HNSW rebuilds (e.g. /admin/index/rebuild, game day scenario 4) run on a low-priority worker
   // thread: inserts and validation's exact scans leave the serving thread (same options as `create`).
   // The exact backend (dev mode) builds on the serving thread in slices of 32 inserts.
@@ -416,7 +431,10 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const tIndex = performance.now();
   const build = { ids, vectors: itemEmb, version: mm.version };
   // A large HNSW build takes minutes: build it once per (models, catalog, backend) and reuse it from disk.
-  const cacheDir = ann !== 'exact' && N > 50_000 ? join(dataDir, 'ann-cache', `${mm.version}-${data.manifest.key}-${ann}`) : undefined;
+  const cacheDir =
+    ann !== 'exact' && N > 50_000
+      ? join(dataDir, 'ann-cache', `${mm.version}-${data.manifest.key}-${ann === 'ivf' ? `ivf-l${ivfLists}-p${IVF_PROBES}` : ann}`)
+      : undefined;
   let swap =
     cacheDir !== undefined && existsSync(join(cacheDir, 'manifest.json')) ? await indexManager.loadAndOffer(cacheDir, build) : undefined;
   if (swap !== undefined && !swap.accepted) log(`cached index refused (${swap.reason ?? 'unknown'}); rebuilding`);
@@ -431,6 +449,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     }
   }
   if (!swap.accepted) throw new Error(`item index refused: ${swap.reason ?? 'unknown'}`);
+  if (ann === 'ivf') ivfCentroids = (indexManager.current() as IvfIndex).centroids();
   log(`item index (${ann}, ${N} items) in service in ${ms(tIndex)}`);
 
   // ---- user tower ----
@@ -704,7 +723,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
       'features: defineFeatureSchema + streamFeatureGroups + ' +
       (opts.mode === 'production' ? 'RedisFeatureStore' : 'InMemoryFeatureStore') +
       ' + StoreFeatureFetcher (local wrapper derives history_pool/history_len from recent_items); retrieval: OnnxUserTower + TwoTowerSource over IndexManager(' +
-      (ann === 'usearch' ? 'UsearchIndex' : ann === 'hnswlib' ? 'HnswlibIndex' : 'ExactIndex') +
+      (ann === 'usearch' ? 'UsearchIndex' : ann === 'hnswlib' ? 'HnswlibIndex' : ann === 'ivf' ? 'IvfIndex' : 'ExactIndex') +
       '), PopularitySource, ColdStartSource, FreshContentSource, QuerySource, ' +
       (opts.mode === 'production' ? 'RedisPopularityCounters' : 'InMemoryPopularityCounters') +
       ', RelatedItemsSource (local adapter: item-embedding neighbours of the just-watched item); rank: CoarseRanker (ONNX MLP), MultiTaskRanker, DegradedModeRanker, FeatureAssembler from the exported specs; rerank: RecommendedChains homepage/endOfVideo/search + Kids/Region/Misinformation/Predicate(published) filters',

@@ -64,7 +64,10 @@ describe('ScanKernel', () => {
           kern.f32.set(scores, 16);
           const pos = kern.topK(64, n, want, 64 + 4 * n);
           const got = Array.from(pos, (p) => Math.fround(scores[p] as number) + 0); // -0 and +0 are equal scores
-          const expected = [...Float32Array.from(scores)].sort((a, b) => b - a).slice(0, Math.min(want, n)).map((x) => x + 0);
+          const expected = [...Float32Array.from(scores)]
+            .sort((a, b) => b - a)
+            .slice(0, Math.min(want, n))
+            .map((x) => x + 0);
           expect(got).toEqual(expected);
           expect(new Set(pos).size).toBe(pos.length);
         },

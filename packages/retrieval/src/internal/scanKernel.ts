@@ -1,19 +1,15 @@
 import { SCAN_WASM_BASE64 } from './wasm/scanWasm.js';
 
 // The part of the WebAssembly JS API used here (lib.dom types it; this Node package does not load lib.dom).
-declare namespace WebAssembly {
-  class Module {
-    constructor(bytes: Uint8Array);
-  }
-  class Instance {
-    constructor(module: Module, imports: object);
-    readonly exports: Record<string, unknown>;
-  }
-  class Memory {
-    readonly buffer: ArrayBuffer;
-    grow(pages: number): number;
-  }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /**
  * A WebAssembly SIMD128 scan kernel (see wasm/scan.wat) over one private linear memory.
@@ -33,7 +29,7 @@ export class ScanKernel {
   /** Floats per row: dims rounded up to a multiple of 16 (the kernel's step is 64 bytes). */
   readonly stride: number;
   readonly rowBytes: number;
-  private readonly memory: WebAssembly.Memory;
+  private readonly memory: WasmMemory;
   private readonly fns: {
     dots(mat: number, rows: number, bytes: number, q: number, out: number): void;
     argmax(mat: number, rows: number, bytes: number, cent: number, k: number, out: number, best: number, tmp: number): void;
@@ -46,8 +42,8 @@ export class ScanKernel {
   constructor(readonly dims: number) {
     this.stride = Math.ceil(dims / 16) * 16;
     this.rowBytes = this.stride * 4;
-    const instance = new WebAssembly.Instance(module(), {});
-    this.memory = instance.exports.memory as WebAssembly.Memory;
+    const instance = new WA.Instance(module(), {});
+    this.memory = instance.exports.memory as WasmMemory;
     this.fns = instance.exports as unknown as ScanKernel['fns'];
     this.refresh();
   }
@@ -230,8 +226,8 @@ function select(a: Float64Array, r: number): number {
   return a[r] as number;
 }
 
-let compiled: WebAssembly.Module | undefined;
-function module(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(Buffer.from(SCAN_WASM_BASE64, 'base64'));
+let compiled: object | undefined;
+function module(): object {
+  compiled ??= new WA.Module(Buffer.from(SCAN_WASM_BASE64, 'base64'));
   return compiled;
 }
