@@ -21,6 +21,28 @@ describe('encodeMget (raw RESP for batch reads)', () => {
     );
   });
 
+  it('produces the same bytes for ASCII ids, the fast path (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 12 }),
+        fc.array(fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 4, unit: 'binary' })), {
+          minLength: 1,
+          maxLength: 300,
+        }),
+        fc.string({ maxLength: 20 }),
+        (head, ids, tail) => {
+          const want = new Command(
+            'MGET',
+            ids.map((id) => head + id + tail),
+          ).toWritable({});
+          const got = encodeMget({ head, ids, tail });
+          expect(Buffer.from(got).equals(typeof want === 'string' ? Buffer.from(want, 'utf8') : want)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('encodes several commands back to back without overwriting earlier ones (slab carving)', () => {
     const a = encodeMget({ head: 'rs:f:i:{', ids: ['a', 'b'], tail: '}:g' });
     const copy = Buffer.from(a);

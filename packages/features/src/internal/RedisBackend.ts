@@ -373,8 +373,6 @@ class RawCommand extends Command {
   }
 }
 
-const CRLF = 0x0a0d; // "\r\n" as a little-endian u16
-
 function writeDecimal(buf: Buffer, off: number, n: number): number {
   if (n < 10) {
     buf[off] = 48 + n;
@@ -389,12 +387,31 @@ function writeDecimal(buf: Buffer, off: number, n: number): number {
   return off + digits;
 }
 
-/** RESP encoding of `MGET head+id+tail …` (exported for tests). */
+/** `s` as bytes when every char is ASCII (one byte per char), else `undefined`. */
+function asciiBytes(s: string): Uint8Array | undefined {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    out[i] = c;
+  }
+  return out;
+}
+
+/**
+ * RESP encoding of `MGET head+id+tail …` (exported for tests). ASCII ids (the usual case) are
+ * copied char by char and their length is their byte length: for keys of ~20–50 bytes a JS loop
+ * costs less than the `Buffer#write` / `Buffer#copy` / `Buffer.byteLength` calls into C++ it
+ * replaces (three per key, ~0.1 ms of a 200-item read's CPU in `--cpu-prof`). Other ids take the
+ * `Buffer#write` path.
+ */
 export function encodeMget(keys: KeyList): Buffer {
   const { ids } = keys;
-  const head = Buffer.from(keys.head, 'utf8');
-  const tail = Buffer.from(keys.tail, 'utf8');
-  const fixed = head.length + tail.length;
+  const head = asciiBytes(keys.head) ?? Buffer.from(keys.head, 'utf8');
+  const tail = asciiBytes(keys.tail) ?? Buffer.from(keys.tail, 'utf8');
+  const hn = head.length;
+  const tn = tail.length;
+  const fixed = hn + tn;
   let size = 24;
   // Upper bound: 3 UTF-8 bytes per UTF-16 unit, up to 10 length digits plus "$\r\n\r\n".
   for (let i = 0; i < ids.length; i++) size += fixed + 3 * (ids[i] as string).length + 16;
@@ -404,15 +421,28 @@ export function encodeMget(keys: KeyList): Buffer {
   off += buf.write('\r\n$4\r\nMGET\r\n', off, 'latin1');
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as string;
+    const n = id.length;
+    let ascii = true;
+    for (let k = 0; k < n; k++) {
+      if (id.charCodeAt(k) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
     buf[off++] = 0x24; // '$'
-    off = writeDecimal(buf, off, fixed + Buffer.byteLength(id, 'utf8'));
-    buf.writeUInt16LE(CRLF, off);
-    off += 2;
-    off += head.copy(buf, off);
-    off += buf.write(id, off, 'utf8');
-    off += tail.copy(buf, off);
-    buf.writeUInt16LE(CRLF, off);
-    off += 2;
+    off = writeDecimal(buf, off, fixed + (ascii ? n : Buffer.byteLength(id, 'utf8')));
+    buf[off++] = 0x0d;
+    buf[off++] = 0x0a;
+    for (let k = 0; k < hn; k++) buf[off + k] = head[k] as number;
+    off += hn;
+    if (ascii) {
+      for (let k = 0; k < n; k++) buf[off + k] = id.charCodeAt(k);
+      off += n;
+    } else off += buf.write(id, off, 'utf8');
+    for (let k = 0; k < tn; k++) buf[off + k] = tail[k] as number;
+    off += tn;
+    buf[off++] = 0x0d;
+    buf[off++] = 0x0a;
   }
   if (slabBuf !== undefined && buf.buffer === slabBuf.buffer) slabUsed += (off + 7) & ~7;
   return buf.subarray(0, off);

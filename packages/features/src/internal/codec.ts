@@ -297,8 +297,22 @@ export function decodeHashField(spec: FeatureSpec, raw: Buffer | string | null |
 /**
  * Value of an exponentially decayed counter `v` (as of `t`) at time `now`: v · 2^(−Δt/h), computed
  * as e^(−Δt·ln2/h) — V8's `Math.exp` is ≈ 4× cheaper than `Math.pow` (26 vs 106 ns here), and a
- * 200-item read decays ≈ 1 400 counters. The two differ by at most an ulp or two.
+ * 200-item read decays ≈ 1 400 counters. The two differ by at most an ulp or two. The counters of
+ * one record are usually written together (same `t`, same half-life, same read time), so the
+ * factor of the last call is reused when its inputs repeat: same inputs, same factor, so the
+ * result is bit-identical to computing it again (≈ 7 `Math.exp` calls per item-stream record → 1).
  */
 export function decayTo(v: number, t: number, now: number, halfLifeMs: number): number {
-  return now > t ? v * Math.exp((t - now) * (Math.LN2 / halfLifeMs)) : v;
+  if (!(now > t)) return v;
+  if (t !== lastT || now !== lastNow || halfLifeMs !== lastHalfLife) {
+    lastT = t;
+    lastNow = now;
+    lastHalfLife = halfLifeMs;
+    lastFactor = Math.exp((t - now) * (Math.LN2 / halfLifeMs));
+  }
+  return v * lastFactor;
 }
+let lastT = NaN;
+let lastNow = NaN;
+let lastHalfLife = NaN;
+let lastFactor = 1;

@@ -79,7 +79,27 @@ describe('columns', () => {
     });
 
     it('parses the forms Redis writes exactly', () => {
-      for (const s of ['0', '-0', '110', '10.5', '0.1', '-3.25', '1764169748000', '9.9999999999998', '1.5e+20', '12.'])
+      for (const s of [
+        '0',
+        '-0',
+        '110',
+        '10.5',
+        '0.1',
+        '-3.25',
+        '1764169748000',
+        '9.9999999999998',
+        '1.5e+20',
+        '12.',
+        // around the exact-mantissa bound 2^53 − 1 = 9007199254740991
+        '9007199254740991',
+        '9007199254740992',
+        '9007199254740993',
+        '900719925474099.3',
+        '0.9007199254740993',
+        '1.234567890123456',
+        '9.999999999999998',
+        '-0.000000000000000000001',
+      ])
         expect(Object.is(parseNumber(Buffer.from(s)), Number(s))).toBe(true);
       expect(parseNumber(Buffer.from('-'))).toBeNaN();
       expect(parseNumber(Buffer.from('1..2'))).toBeNaN();
@@ -108,6 +128,51 @@ describe('columns', () => {
               const got = decodePackedColumns(P, buf, gc, row);
               expect(got).toBe(st === DecodeStatus.Ok ? 1 : st === DecodeStatus.Malformed ? 2 : 0);
               expect(rowOf(P, gc, row)).toEqual(ref);
+            });
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it('decodes wide numeric records (eight numbers per bitmap byte) exactly like the row decoder, corrupted or not (property)', () => {
+      // 19 numbers then a category: bytes 0 and 1 of the bitmap are all numbers, byte 2 is mixed.
+      const wide: FeatureSpec[] = [
+        ...Array.from({ length: 19 }, (_, i): FeatureSpec => ({ name: `x${i}`, type: 'number', default: 0, freshness: 'stable' })),
+        { name: 'c', type: 'category', default: '', freshness: 'stable' },
+      ];
+      const W = defineFeatureSchema({ groups: [{ name: 'w', entity: 'item', features: wide }] }).group('w') as CompiledGroup;
+      const num = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, -0));
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.tuple(
+              fc.array(fc.option(num, { freq: 4 }), { minLength: 19, maxLength: 19 }),
+              fc.option(fc.string()),
+              fc.nat(),
+              fc.nat(),
+              fc.integer({ min: 0, max: 2 }),
+            ),
+            { minLength: 1, maxLength: 5 },
+          ),
+          (records) => {
+            const gc = allocGroupColumns(W, records.length);
+            records.forEach(([nums, c, cut, flip, how], row) => {
+              const m = new Map<number, FeatureValue>();
+              nums.forEach((x, i) => {
+                if (x !== null) m.set(i, x);
+              });
+              if (c !== null) m.set(19, c);
+              let buf = encodePacked(wide, W.fingerprint, m);
+              if (how === 1) buf = buf.subarray(0, cut % buf.length);
+              else if (how === 2) {
+                buf = Buffer.from(buf);
+                buf[flip % buf.length] = (buf[flip % buf.length] as number) ^ 0xff;
+              }
+              const ref: Record<string, FeatureValue> = {};
+              const st = decodePacked(wide, W.fingerprint, W.outputNames, buf, ref);
+              expect(decodePackedColumns(W, buf, gc, row)).toBe(st === DecodeStatus.Ok ? 1 : st === DecodeStatus.Malformed ? 2 : 0);
+              expect(rowOf(W, gc, row)).toEqual(ref);
             });
           },
         ),
