@@ -38,6 +38,13 @@ export class ScanKernel {
   f32!: Float32Array;
   u32!: Uint32Array;
   i32!: Int32Array;
+  // Scratch of the top-k selection, reused across searches (no per-search garbage but the result).
+  private readonly sample = new Float64Array(512);
+  private readonly count = new Int32Array(2048);
+  private keysA = new Uint32Array(0);
+  private keysB = new Uint32Array(0);
+  private valsA = new Int32Array(0);
+  private valsB = new Int32Array(0);
 
   constructor(readonly dims: number) {
     this.stride = Math.ceil(dims / 16) * 16;
@@ -112,7 +119,7 @@ export class ScanKernel {
       // set a little low so one pass usually keeps ≥ want; if not, lower it and pass again
       // (rare; -∞ keeps everything).
       const m = Math.min(n, 512);
-      const sample = new Float64Array(m);
+      const sample = this.sample.subarray(0, m);
       const sb = scores >> 2;
       const step = n / m;
       for (let i = 0; i < m; i++) sample[i] = this.f32[sb + Math.floor(i * step)] as number;
@@ -160,23 +167,32 @@ export class ScanKernel {
   private sortDesc(scores: number, idx: number, c: number, want: number): Int32Array {
     const sb = scores >> 2;
     const ib = idx >> 2;
-    let keys = new Uint32Array(c);
-    let vals = new Int32Array(c);
+    if (this.keysA.length < c) {
+      const cap = Math.max(c, 2 * this.keysA.length);
+      this.keysA = new Uint32Array(cap);
+      this.keysB = new Uint32Array(cap);
+      this.valsA = new Int32Array(cap);
+      this.valsB = new Int32Array(cap);
+    }
+    let keys = this.keysA;
+    let vals = this.valsA;
     for (let i = 0; i < c; i++) {
       const p = this.i32[ib + i] as number;
       const bits = this.u32[sb + p] as number;
       keys[i] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
       vals[i] = p;
     }
-    let keys2 = new Uint32Array(c);
-    let vals2 = new Int32Array(c);
-    const count = new Int32Array(2048);
+    let keys2 = this.keysB;
+    let vals2 = this.valsB;
+    const count = this.count;
     for (let shift = 0; shift < 32; shift += 11) {
       count.fill(0);
       for (let i = 0; i < c; i++) {
         const b = ((keys[i] as number) >>> shift) & 2047;
         count[b] = (count[b] as number) + 1;
       }
+      // Survivors' scores are close, so their high bits often agree: a digit shared by all is a no-op pass.
+      if (count[((keys[0] as number) >>> shift) & 2047] === c) continue;
       let sum = 0;
       for (let b = 0; b < 2048; b++) {
         const t = count[b] as number;
