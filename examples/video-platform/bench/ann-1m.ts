@@ -2,11 +2,11 @@
  * The serving index at the padded catalog size, offline: search time and recall of every cached
  * HNSW index of the demo models over the catalog padded to `--items` (the server's
  * `.data/ann-cache/<models>-<world>+pad<N>-<backend>/`, built by its first start with
- * `--ann usearch|hnswlib`), at the serving shapes: related (k 301, the just-watched item's
+ * `--ann usearch|hnswlib|ivf`), at the serving shapes: related (k 301, the just-watched item's
  * embedding as the query) and two-tower backfill (k 500; the query is a real item's embedding plus
  * noise, re-normalised — a proxy for a user vector, which sits between item clusters).
  *
- *   npx tsx bench/ann-1m.ts --items 1000000 [--queries 400] [--efs 256] [--noise 0.3]
+ *   npx tsx bench/ann-1m.ts --items 1000000 [--queries 400] [--efs 256] [--noise 0.3] [--probes N (IVF)]
  *
  * Backends are searched query by query in turns, so they see the same load. Recall is against
  * exact inner-product search over the same vectors (`ExactIndex`), at k and at 100 (the swap
@@ -80,8 +80,13 @@ const recall = (got: readonly string[], want: readonly string[], k: number): num
 const rows: Record<string, string | number>[] = [];
 for (const ef of efs) {
   const indexes: { name: string; index: AnnIndex }[] = [];
-  for (const d of dirs)
-    indexes.push({ name: d.slice(prefix.length), index: await loadAnnIndex(join(cacheRoot, d), { expansionSearch: ef }) });
+  for (const d of dirs) {
+    // HNSW: `ef` is the beam. IVF: its saved probes (the name says which: -p<probes>), or --probes.
+    const ivf = d.slice(prefix.length).startsWith('ivf');
+    const probes = flags.probes === undefined ? {} : { probes: Number(flags.probes) };
+    const name = d.slice(prefix.length) + (ivf && flags.probes !== undefined ? `@p${flags.probes}` : '');
+    indexes.push({ name, index: await loadAnnIndex(join(cacheRoot, d), ivf ? probes : { expansionSearch: ef }) });
+  }
   for (const [si, s] of shapes.entries()) {
     const stats = indexes.map(() => ({ lat: new LatencyRecorder(), sumMs: 0, rK: 0, r100: 0 }));
     const load0 = loadavg()[0] ?? 0;

@@ -64,7 +64,7 @@ export interface ServerConfig {
   readonly items: number;
   /**
    * ANN backend of the item index: `auto` (exact in embedded mode; in production usearch, or
-   * hnswlib above 100k items), `exact`, `usearch`, `hnswlib` or `ivf`.
+   * IVF above 100k items), `exact`, `usearch`, `hnswlib` or `ivf`.
    */
   readonly ann: 'auto' | 'exact' | 'usearch' | 'hnswlib' | 'ivf';
   /**
