@@ -4,7 +4,9 @@
  * IndexManager), popularity (Redis when reachable, else in-memory), fresh content, cold start.
  *
  *   npx tsx bench/portfolio.ts --items 1000000 --requests 2000 [--redis true|false]
- *     [--config usearch-i8-m32-a200 --ef 1000 --oversample 2] [--build] [--name retrieval-portfolio]
+ *     [--config usearch-i8-m32-a200 --ef 1000 --oversample 2 | --config ivf-f32-l1024 --ef 10]
+ *     [--build] [--name retrieval-portfolio]
+ * (`--ef` is the beam of a usearch graph and the probes of an IVF index.)
  *
  * The two-tower index is the graph `--config` from the ANN bench's cache (annCache.ts). A missing
  * graph is an error unless `--build` is given (a 1M build takes tens of minutes: run
@@ -32,6 +34,7 @@ import { PortfolioLedger } from '../src/PortfolioLedger.js';
 import { formatPortfolioReport, portfolioReport } from '../src/portfolioReport.js';
 import { RedisPopularityCounters } from '../src/RedisPopularityCounters.js';
 import { TwoTowerSource } from '../src/TwoTowerSource.js';
+import { IvfIndex } from '../src/IvfIndex.js';
 import { UsearchIndex } from '../src/UsearchIndex.js';
 import { matMulModel } from '../test/onnxModel.js';
 import { cacheDir, cachedIndex, configName, ensureIndex, parseConfig } from './annCache.js';
@@ -44,9 +47,11 @@ const requests = Number(flags.requests ?? 2000);
 const users = 5000;
 const useRedis = flags.redis !== 'false';
 const cfg = parseConfig(flags.config ?? 'usearch-i8-m32-a200');
-if (cfg.backend !== 'usearch') throw new Error('the portfolio bench serves a usearch graph (--config usearch-…)');
-const ef = Number(flags.ef ?? 1000);
-const oversample = Number(flags.oversample ?? (cfg.quantization === 'f32' ? 1 : 2));
+if (cfg.backend === 'hnswlib') throw new Error('the portfolio bench serves a usearch graph or an IVF index (--config usearch-… | ivf-…)');
+const ivf = cfg.backend === 'ivf';
+// usearch: the beam; IVF: the probes (lists scanned)
+const ef = Number(flags.ef ?? (ivf ? 10 : 1000));
+const oversample = ivf ? 1 : Number(flags.oversample ?? (cfg.quantization === 'f32' ? 1 : 2));
 const K = { twoTower: 1000, popular: 300, fresh: 200, cold: 200 };
 const BUDGET = { twoTower: 12, popular: 8, fresh: 8, cold: 8 };
 
@@ -78,21 +83,23 @@ const manager = new IndexManager({
   dims,
   metric: 'cos',
   create: () =>
-    new UsearchIndex({
-      dims,
-      metric: 'cos',
-      quantization: cfg.quantization,
-      connectivity: cfg.connectivity,
-      expansionAdd: cfg.expansionAdd,
-      expansionSearch: ef,
-      ...(rescore === undefined ? {} : { rescore }),
-    }),
+    ivf
+      ? new IvfIndex({ dims, metric: 'cos', lists: cfg.connectivity, probes: ef })
+      : new UsearchIndex({
+          dims,
+          metric: 'cos',
+          quantization: cfg.quantization,
+          connectivity: cfg.connectivity,
+          expansionAdd: cfg.expansionAdd,
+          expansionSearch: ef,
+          ...(rescore === undefined ? {} : { rescore }),
+        }),
   buildChunk: 5000,
 });
 const built = await manager.loadAndOffer(
   dir,
   { ids: data.ids, vectors: data.vectors, version: 'bench' },
-  { expansionSearch: ef, ...(rescore === undefined ? {} : { rescore }) },
+  ivf ? { probes: ef } : { expansionSearch: ef, ...(rescore === undefined ? {} : { rescore }) },
 );
 if (!built.accepted) throw new Error(`index refused: ${built.reason}`);
 log(`validated: recall ${built.report.recall.toFixed(3)} on ${built.report.probes} probes`);
@@ -232,7 +239,8 @@ const file = writeResult(
     users,
     popularity: redis ? 'redis' : 'memory',
     k: K,
-    expansionSearch: ef,
+    expansionSearch: ivf ? undefined : ef,
+    probes: ivf ? ef : undefined,
     index: configName(cfg),
     rescoreOversample: oversample,
     loadAverage: `${load0} → ${loadAvg()}`,
