@@ -10,17 +10,29 @@
  *   npm run freshness -w examples/video-platform -- --mode production
  *   npx tsx bench/freshness-e2e.ts [--mode production|embedded] [--trials 30] [--preset demo] [--items N]
  *                                  [--redis-url redis://127.0.0.1:6379] [--kafka-topic recspine.events]
+ *                                  [--warmup-seconds 5]
+ *
+ * Before the trials the server gets `--warmup-seconds` of open-loop traffic (20 QPS, the load
+ * test's warm-up): a just-started server answers its first requests degraded (cold JIT, first
+ * ONNX runs), and a degraded answer is no evidence either way, so a cold first trial measured how
+ * long the server took to warm up rather than the event's trip (per trial, `degradedPolls` says
+ * how many polls were discarded that way). `--warmup-seconds 0` measures from cold. `FRESH_DEBUG=1`
+ * prints the debug block of the first three degraded answers (which stage, which code).
  *
  * Writes bench-results/freshness-e2e.json (`freshnessP50Ms`, `freshnessP99Ms`).
  */
 import { loadavg } from 'node:os';
 import { parseFlags, printTable, writeResult, LatencyRecorder } from '../../../bench/kit.js';
 import { inputsFrom, startChild } from './load.js';
+import { runOpenLoop } from './loadgen.js';
 
 const flags = parseFlags();
 const mode = flags.mode ?? 'production';
 const preset = flags.preset ?? 'demo';
 const trials = Number(flags.trials ?? 30);
+const warmupSeconds = Number(flags['warmup-seconds'] ?? 5);
+/** Degraded answers seen by `slate` (discarded polls). */
+let degradedSeen = 0;
 const port = Number(flags.port ?? 18081);
 const base = `http://127.0.0.1:${port}`;
 
@@ -37,7 +49,11 @@ async function slate(userId: string, requestId: string): Promise<string | undefi
   });
   const j = (await r.json()) as { items: { itemId: string }[]; debug?: { degradation?: { tier: string }[] } };
   // tier `none` (a stage that finished late but dropped nothing) leaves the slate as it would be
-  if ((j.debug?.degradation ?? []).some((d) => d.tier !== 'none')) return undefined;
+  if ((j.debug?.degradation ?? []).some((d) => d.tier !== 'none')) {
+    if (process.env.FRESH_DEBUG && degradedSeen < 3) console.log(JSON.stringify(j.debug));
+    degradedSeen++;
+    return undefined;
+  }
   return j.items.map((i) => i.itemId).join(',');
 }
 
@@ -67,7 +83,9 @@ const child = await startChild({
 });
 try {
   const inputs = await inputsFrom(base);
+  if (warmupSeconds > 0) await runOpenLoop({ baseUrl: base, rate: 20, seconds: warmupSeconds, inputs });
   const rec = new LatencyRecorder();
+  const degradedPolls: number[] = [];
   let unstableControls = 0;
   let unchanged = 0;
   const perTrialMs: (number | null)[] = [];
@@ -96,6 +114,7 @@ try {
     });
     if (post.status !== 202) throw new Error(`event rejected: ${await post.text()}`);
     postMs.push(Math.round((performance.now() - t0) * 10) / 10);
+    const degraded0 = degradedSeen;
     let changed = false;
     while (performance.now() - t0 < 5_000) {
       const s = await slate(userId, requestId);
@@ -105,6 +124,7 @@ try {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
+    degradedPolls.push(degradedSeen - degraded0);
     if (changed) {
       const ms = performance.now() - t0;
       rec.recordMs(ms);
@@ -119,9 +139,10 @@ try {
   ]);
   console.log(`per trial (ms): ${perTrialMs.map((x) => (x === null ? '–' : String(x))).join(' ')}`);
   console.log(`POST /v1/events per trial (ms): ${postMs.join(' ')}`);
+  console.log(`degraded polls discarded per trial: ${degradedPolls.join(' ')}`);
   writeResult(
     flags.name ?? 'freshness-e2e',
-    { mode, preset, trials, pollEveryMs: 5, timeoutMs: 5000 },
+    { mode, preset, trials, pollEveryMs: 5, timeoutMs: 5000, warmupSeconds },
     {
       // null, not 0, when no trial could be measured (every control unstable or no change seen)
       freshnessP50Ms: rec.count > 0 ? rec.pMs(50) : null,
@@ -132,6 +153,7 @@ try {
       unstableControls,
       perTrialMs, // in trial order (null: no change seen), so a first-trial or one-off outlier is visible
       postMs, // the publish part of each measured trial
+      degradedPolls, // per trial: polls answered degraded (discarded, neither control nor evidence)
       loadAverage: loadavg(),
     },
   );

@@ -59,6 +59,39 @@ describe.skipIf(!up)('RedisPopularityCounters', () => {
       for (const t of top) expect(t.score).toBeCloseTo(10, 6);
     });
 
+    it('renormalises only the segment whose exponent outgrew the threshold, and every score stays right', async () => {
+      const halfLifeMs = 3_600_000;
+      const tau = halfLifeMs / Math.LN2;
+      const c = new RedisPopularityCounters({ client, keyPrefix: `${run}renorm:`, halfLifeMs });
+      const t0 = 1e12;
+      await c.incrementBatch([
+        { itemId: 'a', segment: 'A', weight: 2, atMs: t0 },
+        { itemId: 'b', segment: 'B', weight: 3, atMs: t0 },
+      ]);
+      const t1 = Math.round(t0 + 60 * tau); // exponent ≈ 60 > the threshold (50): segment A is rescaled, B is not
+      await c.incrementBatch([{ itemId: 'a2', segment: 'A', weight: 1, atMs: t1 }]);
+      const landmarks = await client.hgetall(`${run}renorm:{pop}:landmarks`);
+      expect(Number(landmarks['A'])).toBe(t1);
+      expect(Number(landmarks['B'])).toBe(t0);
+      const topA = await c.top('A', 5, t1);
+      expect(topA.map((h) => h.itemId)).toEqual(['a2', 'a']);
+      expect(topA[0]?.score).toBeCloseTo(1, 9);
+      expect((topA[1]?.score as number) / (2 * Math.exp((t0 - t1) / tau))).toBeCloseTo(1, 6);
+      const topB = await c.top('B', 5, t0 + tau);
+      expect(topB[0]?.score).toBeCloseTo(3 * Math.exp(-1), 9);
+    });
+
+    it('reads and updates segments written with the older global landmark', async () => {
+      const c = new RedisPopularityCounters({ client, keyPrefix: `${run}legacy:`, halfLifeMs: 3_600_000 });
+      await client.set(`${run}legacy:{pop}:landmark`, String(1e12));
+      await client.zadd(c.segmentKey('g'), 5, 'x');
+      expect(await c.top('g', 1, 1e12)).toEqual([{ itemId: 'x', score: 5 }]);
+      await c.incrementBatch([{ itemId: 'y', segment: 'g', weight: 7, atMs: 1e12 }]);
+      const top = await c.top('g', 2, 1e12);
+      expect(top.map((h) => h.itemId)).toEqual(['y', 'x']);
+      expect(top[0]?.score).toBeCloseTo(7, 9);
+    });
+
     it('rejects with RECSPINE_ERR_POPULARITY_STORE when Redis is unreachable', async () => {
       const dead = new Redis('redis://127.0.0.1:1', {
         lazyConnect: true,
