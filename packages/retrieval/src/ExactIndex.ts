@@ -5,7 +5,7 @@ import { RetrievalErrors } from './errors.js';
 import type { Manifest } from './internal/persist.js';
 import { saveDir } from './internal/persist.js';
 import { postFiltered } from './internal/postFilter.js';
-import { atOffsetZero, checkK, checkMatrix, checkVector } from './internal/vector.js';
+import { atOffsetZero, checkK, checkItemIds, checkMatrix, checkVector } from './internal/vector.js';
 
 const { exactSearch } = usearch;
 const STAGE = 'retrieval/ann/exact';
@@ -99,14 +99,7 @@ export class ExactIndex implements AnnIndex {
 
   upsertBatch(itemIds: readonly string[], vectors: Float32Array): void {
     checkMatrix(vectors, this.dims, itemIds.length, STAGE);
-    for (const id of itemIds) {
-      if (typeof id !== 'string' || id.length === 0) {
-        throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', 'item ids must be non-empty strings', {
-          stage: STAGE,
-          field: 'itemIds',
-        });
-      }
-    }
+    checkItemIds(itemIds, STAGE);
     const d = this.dims;
     const needed = (this.rows + itemIds.length) * d;
     if (needed > this.matrix.length) {

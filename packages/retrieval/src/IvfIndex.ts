@@ -5,7 +5,7 @@ import type { Manifest } from './internal/persist.js';
 import { saveDir } from './internal/persist.js';
 import { postFiltered } from './internal/postFilter.js';
 import { ScanKernel } from './internal/scanKernel.js';
-import { checkK, checkMatrix, checkVector } from './internal/vector.js';
+import { checkK, checkItemIds, checkMatrix, checkVector, mulberry32 } from './internal/vector.js';
 
 const STAGE = 'retrieval/ann/ivf';
 
@@ -204,14 +204,7 @@ export class IvfIndex implements AnnIndex {
 
   upsertBatch(itemIds: readonly string[], vectors: Float32Array): void {
     checkMatrix(vectors, this.dims, itemIds.length, STAGE);
-    for (const id of itemIds) {
-      if (typeof id !== 'string' || id.length === 0) {
-        throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', 'item ids must be non-empty strings', {
-          stage: STAGE,
-          field: 'itemIds',
-        });
-      }
-    }
+    checkItemIds(itemIds, STAGE);
     const n = itemIds.length;
     if (n === 0) return;
     try {
@@ -583,15 +576,8 @@ export class IvfIndex implements AnnIndex {
         ids.push(this.slotId[r] as string);
       }
     }
-    // Seeded partial Fisher–Yates sample (mulberry32: deterministic on every platform).
-    let s = this.o.seed >>> 0;
-    const rand = (): number => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    // Seeded partial Fisher–Yates sample.
+    const rand = mulberry32(this.o.seed);
     const S = Math.max(C, Math.min(n, this.o.trainSample));
     const pick = new Uint32Array(n);
     for (let i = 0; i < n; i++) pick[i] = i;

@@ -34,6 +34,27 @@ export function checkMatrix(m: Float32Array, dims: number, rows: number, stage: 
   }
 }
 
+/** Throws `RECSPINE_ERR_RETRIEVAL_BAD_ITEM` unless every id is a non-empty string. */
+export function checkItemIds(itemIds: readonly string[], stage: string): void {
+  for (const id of itemIds) {
+    if (typeof id !== 'string' || id.length === 0) {
+      throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_BAD_ITEM', 'item ids must be non-empty strings', { stage, field: 'itemIds' });
+    }
+  }
+}
+
+/** Seeded mulberry32 in [0, 1): deterministic on every platform. */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Throws a coded error unless `k` is an integer in 1..max. */
 export function checkK(k: number, max: number, stage: string): void {
   if (!Number.isInteger(k) || k <= 0 || k > max) {
