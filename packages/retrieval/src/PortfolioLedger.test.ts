@@ -53,10 +53,12 @@ describe('PortfolioLedger', () => {
 describe('portfolioReport', () => {
   it('shows what each source earned against its budget and flags the ones to look at', async () => {
     const ledger = await run(4);
-    const rows = portfolioReport(ledger, { budgetsMs: { popular: 5, slow: 5, empty: 5 } });
+    // popular's report budget is generous: the verdict compares its measured latency with it, and a
+    // loaded CI box can stretch an in-memory read past a few ms (seen once: 'ok' became a timing flag)
+    const rows = portfolioReport(ledger, { budgetsMs: { popular: 100, slow: 5, empty: 5 } });
     const by = new Map(rows.map((r) => [r.source, r]));
     expect(rows[0]?.source).toBe('popular');
-    expect(by.get('popular')).toMatchObject({ verdict: 'ok', slateShare: 1, budgetMs: 5, avgInSlate: 10 });
+    expect(by.get('popular')).toMatchObject({ verdict: 'ok', slateShare: 1, budgetMs: 100, avgInSlate: 10 });
     expect(by.get('popular')?.yield).toBeGreaterThan(0);
     expect(by.get('empty')?.verdict).toBe('earns-nothing');
     expect(by.get('slow')?.timeoutRate).toBe(1);
