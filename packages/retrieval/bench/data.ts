@@ -4,16 +4,10 @@
  * Zipf-like law, as catalogues do. Queries are "users": a mix of 1–3 centres plus noise, so they
  * are not item vectors themselves. Deterministic for a seed.
  */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../src/internal/vector.js';
+
+/** The package's seeded PRNG (mulberry32), under the name the benches and tests use. */
+export const rng = mulberry32;
 
 export function gaussian(r: () => number): () => number {
   return () => {

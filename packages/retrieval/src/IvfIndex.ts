@@ -270,28 +270,11 @@ export class IvfIndex implements AnnIndex {
   }
 
   async save(dir: string): Promise<void> {
-    const ids: string[] = [];
-    const d = this.dims;
-    const body = new Float32Array((this.trained ? this.nLists * d : 0) + this.size * d);
-    const sizes = new Uint32Array(this.nLists);
-    let w = 0;
-    if (this.trained) {
-      for (let c = 0; c < this.nLists; c++) {
-        body.set(this.k.f32.subarray((this.centOff >> 2) + c * this.k.stride, (this.centOff >> 2) + c * this.k.stride + d), w);
-        w += d;
-      }
-    }
-    for (let l = 0; l < this.nLists; l++) {
-      const s = this.start[l] as number;
-      const n = this.len[l] as number;
-      sizes[l] = n;
-      for (let r = s; r < s + n; r++) {
-        const off = (this.slabOff >> 2) + r * this.k.stride;
-        body.set(this.k.f32.subarray(off, off + d), w);
-        w += d;
-        ids.push(this.slotId[r] as string);
-      }
-    }
+    const { rows, ids, sizes } = this.liveRows();
+    const centroids = this.trained ? this.centroidRows() : new Float32Array(0);
+    const body = new Float32Array(centroids.length + rows.length);
+    body.set(centroids);
+    body.set(rows, centroids.length);
     await saveDir(
       dir,
       (p) => writeFile(p, Buffer.concat([Buffer.from(body.buffer, body.byteOffset, body.byteLength), Buffer.from(sizes.buffer)])),
@@ -460,21 +443,30 @@ export class IvfIndex implements AnnIndex {
 
   /** Rewrites every list contiguously with fresh slack (and `grow` rows of room for `growList`). */
   private compact(growList: number, grow: number): void {
-    const sizes = new Uint32Array(this.nLists);
-    const rows = new Float32Array(this.size * this.dims);
+    const { rows, ids, sizes } = this.liveRows();
+    const centroids = this.trained ? this.centroidRows() : undefined;
+    this.layout(sizes, this.nLists, centroids, rows, ids, growList, grow);
+  }
+
+  /** Every live row (unpadded, as stored: normalised for `cos`) and its id, list by list, with each list's size. */
+  private liveRows(): { rows: Float32Array; ids: string[]; sizes: Uint32Array } {
+    const d = this.dims;
+    const rows = new Float32Array(this.size * d);
     const ids: string[] = [];
+    const sizes = new Uint32Array(this.nLists);
     let w = 0;
     for (let l = 0; l < this.nLists; l++) {
-      sizes[l] = this.len[l] as number;
-      for (let r = this.start[l] as number; r < (this.start[l] as number) + (this.len[l] as number); r++) {
+      const s = this.start[l] as number;
+      const n = this.len[l] as number;
+      sizes[l] = n;
+      for (let r = s; r < s + n; r++) {
         const off = (this.slabOff >> 2) + r * this.k.stride;
-        rows.set(this.k.f32.subarray(off, off + this.dims), w);
-        w += this.dims;
+        rows.set(this.k.f32.subarray(off, off + d), w);
+        w += d;
         ids.push(this.slotId[r] as string);
       }
     }
-    const centroids = this.trained ? this.centroidRows() : undefined;
-    this.layout(sizes, this.nLists, centroids, rows, ids, growList, grow);
+    return { rows, ids, sizes };
   }
 
   private centroidRows(): Float32Array {
@@ -565,17 +557,7 @@ export class IvfIndex implements AnnIndex {
     const n = this.size;
     const C = Math.min(this.o.lists, n);
     const d = this.dims;
-    const rows = new Float32Array(n * d);
-    const ids: string[] = [];
-    let w = 0;
-    for (let l = 0; l < this.nLists; l++) {
-      for (let r = this.start[l] as number; r < (this.start[l] as number) + (this.len[l] as number); r++) {
-        const off = (this.slabOff >> 2) + r * this.k.stride;
-        rows.set(this.k.f32.subarray(off, off + d), w);
-        w += d;
-        ids.push(this.slotId[r] as string);
-      }
-    }
+    const { rows, ids } = this.liveRows();
     // Seeded partial Fisher–Yates sample.
     const rand = mulberry32(this.o.seed);
     const S = Math.max(C, Math.min(n, this.o.trainSample));
