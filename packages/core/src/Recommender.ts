@@ -234,7 +234,10 @@ interface RunnerInternals {
   readonly dependencyBreakers: { features: CircuitBreaker; fine: CircuitBreaker; degraded: CircuitBreaker; coarse: CircuitBreaker };
 }
 
-const byScoreDesc = (a: Candidate, b: Candidate): number => b.score - a.score;
+// Compares rather than subtracts: a comparator returning a double allocates a heap number per call
+// (≈ 22 000 calls sorting 2 000 candidates: ~300 kB per homepage request, measured), a small
+// integer does not. NaN compares equal either way.
+const byScoreDesc = (a: Candidate, b: Candidate): number => (b.score > a.score ? 1 : b.score < a.score ? -1 : 0);
 
 /** State of one request. One instance per request; the runner's logic lives here. */
 class RequestRun {

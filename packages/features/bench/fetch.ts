@@ -47,6 +47,12 @@ const CLUSTER_PORTS = [7111, 7112, 7113];
  */
 const FETCH_ONLY = flags['fetch-only'] === 'true';
 const SNAPSHOTS = flags.snapshots === 'write' ? 'write' : 'read';
+/**
+ * `--raw true` (single Redis): between store reads, the same records fetched with bare ioredis
+ * `mgetBuffer` calls (one per stored group, all in one tick, no decode): the floor a store read
+ * cannot go below on this machine — the round trip, Redis and ioredis's reply parsing.
+ */
+const RAW = flags.raw === 'true';
 
 const schema = testSchema();
 const itemIds = Array.from({ length: ITEMS }, (_, i) => `bench-item-${i}`);
@@ -153,9 +159,12 @@ interface Measured {
   cpuMsPerRead: number;
 }
 
-async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStore): Promise<Measured> {
+let rawSummary: Summary | undefined;
+
+async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStore, raw?: () => Promise<unknown>): Promise<Measured> {
   await seed(store);
   const recs = [new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder(), new LatencyRecorder()] as const;
+  const rawRec = new LatencyRecorder();
   let features = 0;
   let gcStart = 0;
   let cpuStart = process.cpuUsage();
@@ -182,6 +191,11 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
       const dt = performance.now() - t;
       if (b.missingGroups.size > 0) throw new Error(`${name}: groups missing: ${[...b.missingGroups].join(',')}`);
       if (i >= WARMUP) (recs[mode] as LatencyRecorder).recordMs(dt);
+      if (mode === 0 && raw !== undefined) {
+        const tr = performance.now();
+        await raw();
+        if (i >= WARMUP) rawRec.recordMs(performance.now() - tr);
+      }
       if (i === WARMUP + ITERS - 1 && mode === 0) {
         features = Object.keys(b.user).length;
         for (const c of b.columns?.values() ?? []) for (const p of c.present) features += p;
@@ -189,6 +203,7 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
     }
   }
   const cpu = process.cpuUsage(cpuStart);
+  if (raw !== undefined) rawSummary = rawRec.summaryMs();
   const reads = (FETCH_ONLY ? 1 : viaHmget === undefined ? 3 : 4) * ITERS;
   await flushGc();
   return {
@@ -240,7 +255,37 @@ if (STORES.has('redis')) {
   await single.ready();
   const hm = new RedisFeatureStore(schema, { keyPrefix: prefix, cache: cacheOpt, client: single.client, hashSnapshots: 'write' });
   try {
-    const m = await measure('redis', single, hm);
+    let raw: (() => Promise<unknown>) | undefined;
+    if (RAW) {
+      // the keys of one read, by group, in the read's order (packed groups and hot-group snapshots)
+      await seed(single);
+      const all = await single.client.keys(`${prefix}*`);
+      const byGroup = new Map<string, string[]>();
+      for (const k of all) {
+        const m = /\{(.+)\}:(.+)$/.exec(k);
+        if (m === null || (m[1] as string) === 'bench-user' || (m[2] as string).endsWith('~p') === false) continue;
+        byGroup.set(m[2] as string, []);
+      }
+      for (const g of byGroup.keys()) {
+        const ids = g.startsWith('creator') ? [...new Set(creatorIds)] : itemIds;
+        (byGroup.get(g) as string[]).push(...ids.map((id) => `${prefix}${g.startsWith('creator') ? 'c' : 'i'}:{${id}}:${g}`));
+      }
+      for (const k of all) {
+        const m = /\{(.+)\}:(.+)$/.exec(k);
+        if (m !== null && !(m[2] as string).endsWith('~p') && !byGroup.has(`${m[2] as string}~p`) && (m[1] as string) !== 'bench-user')
+          byGroup.set(m[2] as string, []);
+      }
+      for (const [g, ks] of byGroup) {
+        if (ks.length > 0) continue;
+        const ids = g.startsWith('creator') ? [...new Set(creatorIds)] : itemIds;
+        ks.push(...ids.map((id) => `${prefix}${g.startsWith('creator') ? 'c' : 'i'}:{${id}}:${g}`));
+      }
+      const lists = [...byGroup.values()];
+      console.log(`raw: ${lists.length} MGETs of ${lists.map((l) => l.length).join('+')} keys (${[...byGroup.keys()].join(', ')})`);
+      const client = single.client as Redis;
+      raw = () => Promise.all(lists.map((ks) => client.mgetBuffer(ks)));
+    }
+    const m = await measure('redis', single, hm, raw);
     const st = single.stats();
     if ((st.snapshotFallbacks ?? 0) > 0) throw new Error(`redis: ${st.snapshotFallbacks} snapshot fallbacks`);
     results.set('redis', m);
@@ -316,6 +361,12 @@ put('memory', results.get('memory'));
 put('redis', results.get('redis'));
 put('cluster', results.get('cluster'));
 put('clusterSlot', results.get('cluster-slot'));
+if (rawSummary !== undefined) {
+  console.log(
+    `raw ioredis MGETs of the same records (floor): p50 ${rawSummary.p50.toFixed(3)} p99 ${rawSummary.p99.toFixed(3)} p999 ${rawSummary.p999.toFixed(3)} ms`,
+  );
+  Object.assign(metrics, { rawP50Ms: rawSummary.p50, rawP99Ms: rawSummary.p99, rawP999Ms: rawSummary.p999 });
+}
 const red = results.get('redis') ?? results.get('memory');
 if (red !== undefined) metrics.featuresReturned = red.features;
 const file = writeResult(

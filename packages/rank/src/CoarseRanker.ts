@@ -172,7 +172,12 @@ export class CoarseRanker implements Ranker {
   /** The top `keep` candidates by `scores`, best first (ties keep input order). */
   selectTop<C extends Candidate>(cands: readonly C[], scores: ArrayLike<number>): C[] {
     const idx = Array.from(cands.keys());
-    idx.sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+    // compare, not subtract: no heap number per comparison (see core's byScoreDesc)
+    idx.sort((a, b) => {
+      const x = scores[a] as number;
+      const y = scores[b] as number;
+      return y > x ? 1 : y < x ? -1 : a - b;
+    });
     return idx.slice(0, this.keepCount).map((i) => cands[i] as C);
   }
 

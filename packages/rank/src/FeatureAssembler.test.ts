@@ -87,6 +87,75 @@ describe('FeatureAssembler', () => {
     });
   });
 
+  describe('cross features', () => {
+    const crossSpec: FeatureAssemblerSpec = {
+      maxBatch: 64,
+      features: [
+        { kind: 'dot', name: 'aff', a: { from: 'state', key: 'userEmbedding' }, b: { from: 'candidate', key: 'meta.embedding' } },
+        {
+          kind: 'dot',
+          name: 'cos',
+          a: { from: 'state', key: 'userEmbedding' },
+          b: { from: 'candidate', key: 'meta.embedding' },
+          cosine: true,
+        },
+        { kind: 'match', name: 'lang', a: { from: 'context', key: 'language' }, b: { from: 'candidate', key: 'meta.language' } },
+      ],
+    };
+
+    it('resolves a row-constant operand once per call and feature, and again on the next call (a new state value is read)', () => {
+      let gets = 0;
+      class CountingMap extends Map<string, unknown> {
+        override get(k: string): unknown {
+          if (k === 'userEmbedding') gets++;
+          return super.get(k);
+        }
+      }
+      const a = new FeatureAssembler(crossSpec);
+      const cands = Array.from({ length: 50 }, (_, i) =>
+        makeCandidate(`i${i}`, { meta: { embedding: Float32Array.of(i, 1, -i), language: i % 2 ? 'en' : 'pt' } }),
+      );
+      const state = new CountingMap([['userEmbedding', Float32Array.of(1, 2, 3)]]);
+      const ctx = makeCtx({ state, request: { context: { language: 'en' } } });
+      const l1 = a.assemble({ candidates: cands, ctx });
+      // once per dot feature (two of them), not once per row (100)
+      expect(gets).toBe(2);
+      expect(row(a, l1.data, 7)['aff']).toBeCloseTo(7 + 2 - 21, 5);
+      expect(row(a, l1.data, 7)['lang']).toBe(1);
+      l1.release();
+      state.set('userEmbedding', Float32Array.of(0, 0, 1));
+      const l2 = a.assemble({ candidates: cands, ctx });
+      expect(gets).toBe(4);
+      expect(row(a, l2.data, 7)['aff']).toBeCloseTo(-7, 5);
+      l2.release();
+    });
+
+    it('Float32Array operands score the same doubles as plain-array operands', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -100, max: 100 }), { minLength: 1, maxLength: 40 }),
+          fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -100, max: 100 }), { minLength: 40, maxLength: 40 }),
+          (u, e) => {
+            const n = u.length;
+            const emb = Float32Array.from(e.slice(0, n));
+            const a = new FeatureAssembler(crossSpec);
+            const cand = [makeCandidate('x', { meta: { embedding: emb } })];
+            const f32 = a.assemble({ candidates: cand, ctx: makeCtx({ state: new Map([['userEmbedding', Float32Array.from(u)]]) }) });
+            const r32 = row(a, f32.data, 0);
+            f32.release();
+            // a plain number[] takes the generic loop
+            const arr = a.assemble({ candidates: cand, ctx: makeCtx({ state: new Map([['userEmbedding', [...Float32Array.from(u)]]]) }) });
+            const rArr = row(a, arr.data, 0);
+            arr.release();
+            expect(r32['aff']).toBe(rArr['aff']);
+            expect(r32['cos']).toBe(rArr['cos']);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  });
+
   describe('assemble', () => {
     const spec: FeatureAssemblerSpec = {
       maxBatch: 8,

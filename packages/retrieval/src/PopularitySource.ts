@@ -13,6 +13,17 @@ export interface PopularitySourceOptions {
    * `region:<region>` (when the request has one), then `global`.
    */
   readonly segments?: (ctx: StageContext) => readonly string[];
+  /**
+   * Serve a segment list's merged top-k from memory for this long (ms) after reading it; 0 (the
+   * default) reads the counters on every request. The lists are the same for every user of a
+   * segment, so at serving rates one read per segment list and `cacheTtlMs` replaces one per
+   * request (concurrent requests share the read in flight). Popularity then lags the counters by
+   * at most this long. Only requests without an explicit `context.nowMs` use the cache (a request
+   * that carries its own clock — replay, offline evaluation — always reads). Failed reads are not
+   * cached. At most `cacheMaxEntries` (default 1 000) segment lists are kept, oldest out first.
+   */
+  readonly cacheTtlMs?: number;
+  readonly cacheMaxEntries?: number;
 }
 
 const defaultSegments = (ctx: StageContext): readonly string[] => {
@@ -40,6 +51,11 @@ export class PopularitySource implements RetrievalSource {
   readonly name: string;
   private readonly counters: PopularityCounters;
   private readonly segments: (ctx: StageContext) => readonly string[];
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  /** segment list + k → the merged read and when it started (insertion order = age). */
+  private readonly cache = new Map<string, { atMs: number; items: Promise<RetrievedItem[]> }>();
+  private cacheStats = { hits: 0, misses: 0 };
 
   constructor(options: PopularitySourceOptions) {
     if (typeof options?.counters?.top !== 'function') {
@@ -51,10 +67,53 @@ export class PopularitySource implements RetrievalSource {
     this.name = options.name ?? 'popular';
     this.counters = options.counters;
     this.segments = options.segments ?? defaultSegments;
+    const num = (field: 'cacheTtlMs' | 'cacheMaxEntries', v: number | undefined, dflt: number, min: number): number => {
+      if (v === undefined) return dflt;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+        throw RetrievalErrors.create(
+          'RECSPINE_ERR_RETRIEVAL_CONFIG',
+          `popularity source: ${field} must be a number ≥ ${min}, got ${String(v)}`,
+          {
+            stage: 'retrieval/popular',
+            field,
+          },
+        );
+      }
+      return v;
+    };
+    this.ttlMs = num('cacheTtlMs', options.cacheTtlMs, 0, 0);
+    this.maxEntries = Math.floor(num('cacheMaxEntries', options.cacheMaxEntries, 1000, 1));
+  }
+
+  /** Cache hits and misses since start (`cacheTtlMs` > 0). */
+  stats(): { readonly cacheHits: number; readonly cacheMisses: number } {
+    return { cacheHits: this.cacheStats.hits, cacheMisses: this.cacheStats.misses };
   }
 
   async retrieve(ctx: StageContext, k: number): Promise<RetrievedItem[]> {
     if (k <= 0) return [];
-    return mergedTop(this.counters, this.segments(ctx), k, ctx.request.context?.nowMs ?? Date.now());
+    const segments = this.segments(ctx);
+    const reqNow = ctx.request.context?.nowMs;
+    if (this.ttlMs === 0 || reqNow !== undefined) return mergedTop(this.counters, segments, k, reqNow ?? Date.now());
+    // Hand-written rather than lru-cache: a TTL map with single-flight promises and FIFO bound is a
+    // dozen lines, and the entries are few (one per segment list in use).
+    const key = `${k}\u0000${segments.join('\u0000')}`;
+    const now = Date.now();
+    const hit = this.cache.get(key);
+    if (hit !== undefined && now - hit.atMs < this.ttlMs) {
+      this.cacheStats.hits++;
+      return hit.items;
+    }
+    this.cacheStats.misses++;
+    const items = mergedTop(this.counters, segments, k, now);
+    const entry = { atMs: now, items };
+    this.cache.delete(key);
+    this.cache.set(key, entry);
+    if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    // a failed read is not served to later requests
+    items.catch(() => {
+      if (this.cache.get(key) === entry) this.cache.delete(key);
+    });
+    return items;
   }
 }

@@ -400,6 +400,7 @@ export class QueryIndex {
     }
     const out: IndexHit[] = [];
     for (let i = 0; i < top.n; i++) out.push({ itemId: this.ids[top.d[i] as number] as string, score: top.s[i] as number });
-    return out.sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+    // compare, not subtract: no heap number per comparison
+    return out.sort((a, b) => (b.score > a.score ? 1 : b.score < a.score ? -1 : a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
   }
 }

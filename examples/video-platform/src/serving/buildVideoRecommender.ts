@@ -110,6 +110,14 @@ export interface VideoRecommenderOptions {
    * source (`related`, `query`) goes first in the slate and two-tower items only backfill behind it.
    */
   readonly backfillK?: { readonly endOfVideo?: number; readonly search?: number };
+  /**
+   * How long (ms) the popularity source serves a segment list's top-k from memory before reading
+   * the counters again (`PopularitySource` `cacheTtlMs`): the lists are the same for every user of
+   * a segment, so one read per second replaces one per homepage request (≈ 2 × 1 000 members and
+   * scores from Redis). Requests that carry their own `nowMs` always read. Default 1 000 in
+   * `production`, 0 in `embedded` (in-memory counters are cheap to read).
+   */
+  readonly popularityCacheMs?: number;
   /** Homepage exploration share (default 0.1) and MMR λ (default 0.85). */
   readonly exploreFraction?: number;
   readonly mmrLambda?: number;
@@ -509,7 +517,10 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const twoTower = new TwoTowerSource({ userFeatures: readUser, encoder, index: indexManager, predicate: published });
 
   // ---- other sources ----
-  const popular = new PopularitySource({ counters });
+  const popular = new PopularitySource({
+    counters,
+    cacheTtlMs: opts.popularityCacheMs ?? (opts.mode === 'production' ? 1000 : 0),
+  });
   const coldStart = new ColdStartSource({
     counters,
     isCold: async (ctx) => {

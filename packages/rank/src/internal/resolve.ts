@@ -7,7 +7,15 @@ export interface Env {
   cands: readonly Candidate[] | undefined;
   ctx: StageContext | undefined;
   nowMs: number;
+  /**
+   * Row-constant operands of cross features (dot, match), resolved once per call instead of once
+   * per row (see `FeatureAssembler`): one slot per such operand, {@link UNRESOLVED} until read.
+   */
+  memo: unknown[];
 }
+
+/** An empty {@link Env.memo} slot. */
+export const UNRESOLVED: unique symbol = Symbol('unresolved');
 
 /** A value lookup compiled once per spec; called per row (or once, when row-constant). */
 export type Resolver = (env: Env, row: number) => FeatureValue | undefined;
