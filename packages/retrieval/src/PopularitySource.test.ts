@@ -77,16 +77,19 @@ describe('PopularitySource', () => {
       expect(reads()).toBe(7);
     });
 
-    it('always reads for a request that carries its own clock, and without a ttl', async () => {
+    it('uses the cache for a request clock near the wall clock, always reads for another clock, and without a ttl', async () => {
       const { c, reads } = await counted();
       const s = new PopularitySource({ counters: c, cacheTtlMs: 60_000 });
       await s.retrieve(ctxFor({ context: { region: 'US', nowMs: T } }), 4);
       await s.retrieve(ctxFor({ context: { region: 'US', nowMs: T } }), 4);
       expect(reads()).toBe(4);
+      await s.retrieve(ctxFor({ context: { region: 'US', nowMs: Date.now() } }), 4);
+      await s.retrieve(ctxFor({ context: { region: 'US', nowMs: Date.now() } }), 4);
+      expect(reads()).toBe(6);
       const plain = new PopularitySource({ counters: c });
       await plain.retrieve(ctxFor({ context: {} }), 4);
       await plain.retrieve(ctxFor({ context: {} }), 4);
-      expect(reads()).toBe(6);
+      expect(reads()).toBe(8);
     });
 
     it('does not keep a failed read', async () => {

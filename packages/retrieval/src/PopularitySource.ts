@@ -18,8 +18,8 @@ export interface PopularitySourceOptions {
    * default) reads the counters on every request. The lists are the same for every user of a
    * segment, so at serving rates one read per segment list and `cacheTtlMs` replaces one per
    * request (concurrent requests share the read in flight). Popularity then lags the counters by
-   * at most this long. Only requests without an explicit `context.nowMs` use the cache (a request
-   * that carries its own clock — replay, offline evaluation — always reads). Failed reads are not
+   * at most this long. Requests whose `context.nowMs` is absent or within `cacheTtlMs` of the wall
+   * clock use the cache; one that carries another clock (replay, offline evaluation) always reads. Failed reads are not
    * cached. At most `cacheMaxEntries` (default 1 000) segment lists are kept, oldest out first.
    */
   readonly cacheTtlMs?: number;
@@ -94,11 +94,12 @@ export class PopularitySource implements RetrievalSource {
     if (k <= 0) return [];
     const segments = this.segments(ctx);
     const reqNow = ctx.request.context?.nowMs;
-    if (this.ttlMs === 0 || reqNow !== undefined) return mergedTop(this.counters, segments, k, reqNow ?? Date.now());
+    const now = Date.now();
+    if (this.ttlMs === 0 || (reqNow !== undefined && !(Math.abs(reqNow - now) <= this.ttlMs)))
+      return mergedTop(this.counters, segments, k, reqNow ?? now);
     // Hand-written rather than lru-cache: a TTL map with single-flight promises and FIFO bound is a
     // dozen lines, and the entries are few (one per segment list in use).
     const key = `${k}\u0000${segments.join('\u0000')}`;
-    const now = Date.now();
     const hit = this.cache.get(key);
     if (hit !== undefined && now - hit.atMs < this.ttlMs) {
       this.cacheStats.hits++;

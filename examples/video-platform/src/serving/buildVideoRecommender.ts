@@ -114,7 +114,7 @@ export interface VideoRecommenderOptions {
    * How long (ms) the popularity source serves a segment list's top-k from memory before reading
    * the counters again (`PopularitySource` `cacheTtlMs`): the lists are the same for every user of
    * a segment, so one read per second replaces one per homepage request (≈ 2 × 1 000 members and
-   * scores from Redis). Requests that carry their own `nowMs` always read. Default 1 000 in
+   * scores from Redis). Requests whose `nowMs` is not the wall clock (replay, evaluation) always read. Default 1 000 in
    * `production`, 0 in `embedded` (in-memory counters are cheap to read).
    */
   readonly popularityCacheMs?: number;
