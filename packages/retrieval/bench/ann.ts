@@ -1,12 +1,18 @@
 /**
- * ANN benchmark: usearch f32/f16/i8 (optionally with exact rescoring) and hnswlib against exact
- * search, on clustered embeddings.
+ * ANN benchmark: usearch f32/f16/i8 (optionally with exact rescoring), hnswlib and IVF (f32 or
+ * i8 scan) against exact search, on clustered embeddings.
  *
  *   npx tsx --expose-gc bench/ann.ts --items 1000000 --dims 64 --k 1000 --queries 1000
  *     [--configs usearch-f32-m32-a200,usearch-f16-m32-a200,usearch-i8-m32-a200,hnswlib-f32-m32-a200]
  *     [--efs 1000,1500,2000,2500,3000 | --efs 'usearch-i8=1500,2000;hnswlib=1000,1500;*=2000']
  *     [--oversample 1,1.5,2] [--target 0.95] [--name retrieval-ann]
  *     [--rebuild] [--buildOnly] [--searchOnly] [--truthOnly]
+ *
+ *   npx tsx --expose-gc bench/ann.ts --items 1000000 --dims 32 --configs ivf-f32-l1024,ivf-i8-l1024 --efs 10,16
+ *
+ * IVF configs are `ivf-<f32|i8>-l<lists>`; for them `--efs` lists the probes. For `ivf-i8` the
+ * `--oversample` list is the re-scoring oversample (`rescore.oversample`: candidates by int8 score
+ * per result, re-scored in f32); without the flag it is the index default (IVF_I8_OVERSAMPLE).
  *
  * Graphs are built once per config (`<backend>-<q>-m<M>-a<ef_construction>[-loc]`; `-loc` = built
  * with `buildOrder: 'locality'`, the whole catalogue in one `upsertBatch`) and cached under
@@ -39,7 +45,7 @@ import usearch from 'usearch';
 import { LatencyRecorder, parseFlags, printTable, writeResult } from '../../../bench/kit.js';
 import type { AnnIndex } from '../src/AnnIndex.js';
 import { ExactIndex } from '../src/ExactIndex.js';
-import { IvfIndex } from '../src/IvfIndex.js';
+import { IVF_I8_OVERSAMPLE, IvfIndex } from '../src/IvfIndex.js';
 import { loadAnnIndex } from '../src/loadAnnIndex.js';
 import { type BuildInfo, type GraphConfig, cacheDir, cachedIndex, configName, ensureIndex, parseConfig } from './annCache.js';
 import { clusteredItems, userQueries } from './data.js';
@@ -193,6 +199,8 @@ interface Row {
   bytesPerItem: number;
   /** Plus the f32 vectors the rescoring reads (held by the caller, e.g. an ExactIndex). */
   rescoreBytesPerItem: number;
+  /** Resident bytes per item as the index estimates them (`info().bytesEstimate / size`; IVF: slack and, for i8, the f32 rows included). */
+  memBytesPerItem: number;
   loadAverage: string;
   meetsRecall: boolean;
   meetsP99: boolean;
@@ -267,7 +275,8 @@ async function measure(served: AnnIndex, cfg: GraphConfig, ef: number, oversampl
     speedupVsExact: exactP50 / sm.p50,
     buildSeconds: build.buildSeconds,
     bytesPerItem: build.indexBytes / items,
-    rescoreBytesPerItem: oversample > 1 ? dims * 4 : 0,
+    rescoreBytesPerItem: cfg.backend === 'usearch' && oversample > 1 ? dims * 4 : 0,
+    memBytesPerItem: served.info().bytesEstimate / served.size,
     loadAverage: `${load0} → ${loadAvg()}`,
     meetsRecall: recallSum / nq >= target,
     meetsP99: sm.p99 <= p99Target,
@@ -395,7 +404,15 @@ for (const cfg of searched) {
   const { dir, build } = built.get(configName(cfg)) as { dir: string; build: BuildInfo };
   const efs = efsFor(cfg);
   const rows: Row[] = [];
-  const os = cfg.backend === 'usearch' && cfg.quantization !== 'f32' ? oversamples : [1];
+  const ivfI8 = cfg.backend === 'ivf' && cfg.quantization === 'i8';
+  const os =
+    cfg.backend === 'usearch' && cfg.quantization !== 'f32'
+      ? oversamples
+      : ivfI8
+        ? flags.oversample === undefined
+          ? [IVF_I8_OVERSAMPLE]
+          : oversamples
+        : [1];
   const seen = new Set<string>();
   for (const ef of efs) {
     for (const o of os) {
@@ -406,7 +423,7 @@ for (const cfg of searched) {
       seen.add(`${beam}/${o}`);
       const served = await loadAnnIndex(dir, {
         ...(cfg.backend === 'ivf' ? { probes: ef } : { expansionSearch: ef }),
-        ...(o > 1 ? { rescore: { oversample: o, vectors: exact1 } } : {}),
+        ...(ivfI8 ? { rescore: { oversample: o } } : o > 1 ? { rescore: { oversample: o, vectors: exact1 } } : {}),
       });
       const row = await measure(served, cfg, ef, o, build, beam);
       rows.push(row);
@@ -437,6 +454,7 @@ printTable(
     speedup: r.speedupVsExact,
     buildS: Math.round(r.buildSeconds),
     bytesPerItem: Math.round(r.bytesPerItem),
+    memBytesPerItem: Math.round(r.memBytesPerItem),
   })),
 );
 log(`wrote ${file}`);

@@ -19,7 +19,10 @@ import { UsearchIndex } from '../src/UsearchIndex.js';
 import type { ClusteredData } from './data.js';
 
 export interface GraphConfig {
-  /** `ivf`: IvfIndex (config `ivf-f32-l<lists>`; `connectivity` holds the list count, no graph). */
+  /**
+   * `ivf`: IvfIndex (config `ivf-f32-l<lists>`, or `ivf-i8-l<lists>` for `quantization: 'i8'`;
+   * `connectivity` holds the list count, no graph).
+   */
   readonly backend: 'usearch' | 'hnswlib' | 'ivf';
   readonly quantization: 'f32' | 'f16' | 'i8';
   readonly connectivity: number;
@@ -51,11 +54,19 @@ export interface BuildInfo {
 
 /** `usearch-i8-m32-a200` / `hnswlib-f32-m32-a200-loc` ⇄ config. */
 export function parseConfig(s: string): GraphConfig {
-  const ivf = /^ivf-f32-l(\d+)$/.exec(s.trim());
+  const ivf = /^ivf-(f32|i8)-l(\d+)$/.exec(s.trim());
   if (ivf !== null)
-    return { backend: 'ivf', quantization: 'f32', connectivity: Number(ivf[1]), expansionAdd: 0, order: 'input', scaffoldPct: 0 };
+    return {
+      backend: 'ivf',
+      quantization: ivf[1] as 'f32' | 'i8',
+      connectivity: Number(ivf[2]),
+      expansionAdd: 0,
+      order: 'input',
+      scaffoldPct: 0,
+    };
   const m = /^(usearch|hnswlib)-(f32|f16|i8)-m(\d+)-a(\d+)(-loc(?:-s(\d+))?|-rel)?$/.exec(s.trim());
-  if (m === null) throw new Error(`bad config ${s}: expected e.g. usearch-i8-m32-a200 or hnswlib-f32-m32-a200[-loc[-s<scaffold %>]]`);
+  if (m === null)
+    throw new Error(`bad config ${s}: expected e.g. usearch-i8-m32-a200, hnswlib-f32-m32-a200[-loc[-s<scaffold %>]] or ivf-i8-l1024`);
   const cfg: GraphConfig = {
     backend: m[1] as GraphConfig['backend'],
     quantization: m[2] as GraphConfig['quantization'],
@@ -69,7 +80,7 @@ export function parseConfig(s: string): GraphConfig {
 }
 
 export function configName(c: GraphConfig): string {
-  if (c.backend === 'ivf') return `ivf-f32-l${c.connectivity}`;
+  if (c.backend === 'ivf') return `ivf-${c.quantization}-l${c.connectivity}`;
   const order = c.order === 'locality' ? `-loc${c.scaffoldPct > 0 ? `-s${c.scaffoldPct}` : ''}` : c.order === 'relabel' ? '-rel' : '';
   return `${c.backend}-${c.quantization}-m${c.connectivity}-a${c.expansionAdd}${order}`;
 }
@@ -118,7 +129,7 @@ export async function ensureIndex(
   const rss0 = process.memoryUsage().rss;
   const index: AnnIndex =
     cfg.backend === 'ivf'
-      ? new IvfIndex({ dims, metric: 'cos', lists: cfg.connectivity })
+      ? new IvfIndex({ dims, metric: 'cos', lists: cfg.connectivity, quantization: cfg.quantization === 'i8' ? 'i8' : 'f32' })
       : cfg.backend === 'usearch'
         ? new UsearchIndex({
             dims,

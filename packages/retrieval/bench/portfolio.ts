@@ -4,7 +4,7 @@
  * IndexManager), popularity (Redis when reachable, else in-memory), fresh content, cold start.
  *
  *   npx tsx bench/portfolio.ts --items 1000000 --requests 2000 [--redis true|false]
- *     [--config usearch-i8-m32-a200 --ef 1000 --oversample 2 | --config ivf-f32-l1024 --ef 10]
+ *     [--config usearch-i8-m32-a200 --ef 1000 --oversample 2 | --config ivf-f32-l1024 --ef 10 | --config ivf-i8-l1024 --ef 10]
  *     [--build] [--name retrieval-portfolio]
  * (`--ef` is the beam of a usearch graph and the probes of an IVF index.)
  *
@@ -84,7 +84,7 @@ const manager = new IndexManager({
   metric: 'cos',
   create: () =>
     ivf
-      ? new IvfIndex({ dims, metric: 'cos', lists: cfg.connectivity, probes: ef })
+      ? new IvfIndex({ dims, metric: 'cos', lists: cfg.connectivity, probes: ef, quantization: cfg.quantization === 'i8' ? 'i8' : 'f32' })
       : new UsearchIndex({
           dims,
           metric: 'cos',

@@ -1,7 +1,10 @@
 /** Similarity used by an index. `ip`: inner product; `cos`: cosine (vectors are normalised by the backend). */
 export type AnnMetric = 'ip' | 'cos';
 
-/** Storage precision of the vectors. `f16` and `i8` are usearch only; `i8` requires `cos`. */
+/**
+ * Storage precision of the vectors. `f16` is usearch only. `i8`: usearch (requires `cos`) and
+ * `IvfIndex` (an int8 scan copy beside the f32 rows, any metric).
+ */
 export type AnnQuantization = 'f32' | 'f16' | 'i8';
 
 /** Which implementation holds the vectors. `exact` is the brute-force reference. */
@@ -44,6 +47,8 @@ export interface AnnIndexInfo {
   readonly lists?: number;
   /** IVF: lists scanned per search. */
   readonly probes?: number;
+  /** IVF `i8`: approximate candidates per result wanted that are re-scored from the f32 rows. */
+  readonly rescoreOversample?: number;
 }
 
 /**

@@ -18,6 +18,16 @@ describe('IvfIndex', () => {
   describe('contract, trained', () => {
     annContract('ivf', (dims, metric, ef) => new IvfIndex({ dims, metric, lists: 4, trainAt: 16, probes: ef === undefined ? 2 : 4 }));
   });
+  // The same two, with the int8 scan (and the exact re-scoring).
+  describe('contract, untrained, i8', () => {
+    annContract('ivf-flat-i8', (dims, metric) => new IvfIndex({ dims, metric, quantization: 'i8' }));
+  });
+  describe('contract, trained, i8', () => {
+    annContract(
+      'ivf-i8',
+      (dims, metric, ef) => new IvfIndex({ dims, metric, quantization: 'i8', lists: 4, trainAt: 16, probes: ef === undefined ? 2 : 4 }),
+    );
+  });
 
   const tmp = mkdtempSync(join(tmpdir(), 'recspine-ivf-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -61,8 +71,8 @@ describe('IvfIndex', () => {
     expect(ivf.search(queries[0] as Float32Array, 2000)).toHaveLength(2000);
   });
 
-  it('keeps every item findable through list growth, moves, compaction and removals', () => {
-    const ivf = new IvfIndex({ dims: D, lists: 16, trainAt: 500, probes: 16 });
+  it.each(['f32', 'i8'] as const)('keeps every item findable through list growth, moves, compaction and removals (%s)', (quantization) => {
+    const ivf = new IvfIndex({ dims: D, lists: 16, trainAt: 500, probes: 16, quantization });
     const exact = new ExactIndex({ dims: D });
     // One at a time: lists fill, move to the end of the slab with twice the room, and compact.
     for (let i = 0; i < 3000; i++) {
@@ -95,10 +105,15 @@ describe('IvfIndex', () => {
       expect(ivf.search(v, 1)[0]?.score).toBeCloseTo(1, 4);
       expect(ivf.search(v, 5).some((h) => h.itemId === id)).toBe(true);
     }
+    // All lists probed: the search is exact, so it must agree with the f32 scan of every row (for
+    // i8, only if every int8 row and scale moved with its f32 row).
+    for (const q of queries.slice(0, 8)) {
+      expect(ivf.search(q, 50).map((h) => h.itemId)).toEqual(ivf.searchExact(q, 50).map((h) => h.itemId));
+    }
   });
 
-  it('retrain() re-clusters the current items and search stays exact at all probes', () => {
-    const ivf = new IvfIndex({ dims: D, lists: 32, trainAt: 1000, probes: 32 });
+  it.each(['f32', 'i8'] as const)('retrain() re-clusters the current items and search stays exact at all probes (%s)', (quantization) => {
+    const ivf = new IvfIndex({ dims: D, lists: 32, trainAt: 1000, probes: 32, quantization });
     ivf.upsertBatch(world.ids.slice(0, 1000), world.vectors.subarray(0, 1000 * D));
     ivf.upsertBatch(world.ids.slice(1000), world.vectors.subarray(1000 * D));
     const before = ivf.search(queries[1] as Float32Array, 30).map((h) => h.itemId);
@@ -123,8 +138,8 @@ describe('IvfIndex', () => {
     await expectCode(() => new IvfIndex({ dims: 2, centroids: new Float32Array([1, Number.NaN]) }), 'RECSPINE_ERR_ANN_NON_FINITE');
   });
 
-  it('scores ip as raw dot products (no normalisation)', () => {
-    const ivf = new IvfIndex({ dims: 4, metric: 'ip', lists: 2, trainAt: 4, probes: 2 });
+  it.each(['f32', 'i8'] as const)('scores ip as raw dot products (no normalisation) (%s)', (quantization) => {
+    const ivf = new IvfIndex({ dims: 4, metric: 'ip', lists: 2, trainAt: 4, probes: 2, quantization });
     ivf.upsertBatch(['a', 'b', 'c', 'd'], new Float32Array([3, 0, 0, 0, 0, 2, 0, 0, 1, 0.5, 0, 0, 0, 0, 5, 0]));
     const hits = ivf.search(new Float32Array([1, 1, 0, 0]), 4);
     expect(hits.map((h) => h.itemId)).toEqual(['a', 'b', 'c', 'd']);
@@ -171,5 +186,157 @@ describe('IvfIndex', () => {
     await expectCode(() => new IvfIndex({ dims: 4, probes: 1.5 }), 'RECSPINE_ERR_ANN_CONFIG');
     await expectCode(() => new IvfIndex({ dims: 4 }).setProbes(0), 'RECSPINE_ERR_ANN_CONFIG');
     await expectCode(() => new IvfIndex({ dims: 4 }).upsertBatch([''], new Float32Array(4)), 'RECSPINE_ERR_RETRIEVAL_BAD_ITEM');
+    await expectCode(() => new IvfIndex({ dims: 4, quantization: 'f16' as never }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4, quantization: 'int8' as never }), 'RECSPINE_ERR_ANN_CONFIG');
+    await expectCode(() => new IvfIndex({ dims: 4, rescore: { oversample: 2 } }), 'RECSPINE_ERR_ANN_CONFIG'); // f32 needs none
+    for (const oversample of [0.5, 0, -1, Number.NaN, Number.POSITIVE_INFINITY, '2' as never]) {
+      await expectCode(() => new IvfIndex({ dims: 4, quantization: 'i8', rescore: { oversample } }), 'RECSPINE_ERR_ANN_CONFIG');
+    }
+    await expectCode(() => new IvfIndex({ dims: 4, quantization: 'i8', rescore: null as never }), 'RECSPINE_ERR_ANN_CONFIG');
+    expect(new IvfIndex({ dims: 4, quantization: 'i8', rescore: { oversample: 1 } }).info().rescoreOversample).toBe(1);
+  });
+
+  describe('quantization: i8', () => {
+    // The same world (24 dims: not a multiple of 16), and an f32 index and i8 indexes sharing its
+    // centroids, so every item sits in the same list and only the scan differs.
+    const f32 = new IvfIndex({ dims: D, lists: 64, trainAt: 6000, probes: 8 });
+    f32.upsertBatch(world.ids, world.vectors);
+    const centroids = f32.centroids() as Float32Array;
+    const i8Of = (oversample?: number): IvfIndex => {
+      const ix = new IvfIndex({
+        dims: D,
+        probes: 8,
+        centroids,
+        quantization: 'i8',
+        ...(oversample === undefined ? {} : { rescore: { oversample } }),
+      });
+      ix.upsertBatch(world.ids, world.vectors);
+      return ix;
+    };
+    const i8 = i8Of();
+    const exact = new ExactIndex({ dims: D });
+    exact.upsertBatch(world.ids, world.vectors);
+    const recallOf = (ix: IvfIndex, k: number): number => {
+      let r = 0;
+      for (const q of queries) {
+        const truth = truthOf(exact, q, k);
+        r += ix.search(q, k).filter((h) => truth.has(h.itemId)).length / k;
+      }
+      return r / queries.length;
+    };
+
+    it('recall@100 at the same probes is within 0.01 of f32 (and within 0.02 re-scoring only k + 32 candidates)', () => {
+      const base = recallOf(f32, 100);
+      expect(base).toBeGreaterThanOrEqual(0.9);
+      expect(Math.abs(recallOf(i8, 100) - base)).toBeLessThanOrEqual(0.01);
+      // oversample 1: 132 candidates of the ≈ 750 rows probed. A broken approximate score (sign,
+      // scale, stale rows) leaves the true top 100 outside them and recall falls far below f32's.
+      expect(recallOf(i8Of(1), 100)).toBeGreaterThanOrEqual(base - 0.02);
+      expect(Math.abs(recallOf(i8, 10) - recallOf(f32, 10))).toBeLessThanOrEqual(0.01);
+    });
+
+    it('returns exact f32 scores: the f32 index’s hits and scores, and searchExact is the f32 scan', () => {
+      for (const q of queries) {
+        const a = i8.search(q, 100);
+        const b = f32.search(q, 100);
+        expect(a.map((h) => h.itemId)).toEqual(b.map((h) => h.itemId));
+        const qn = Math.hypot(...q);
+        for (let j = 0; j < a.length; j++) {
+          const hit = a[j] as { itemId: string; score: number };
+          expect(hit.score).toBeCloseTo((b[j] as { score: number }).score, 6);
+          // …and the cosine itself, computed here in f64 from the inserted vector.
+          const i = Number(hit.itemId.slice(5));
+          const v = row(world.vectors, i, D);
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += (v[d] as number) * (q[d] as number);
+          expect(hit.score).toBeCloseTo(dot / (Math.hypot(...v) * qn), 5);
+        }
+        expect(i8.searchExact(q, 100)).toEqual(f32.searchExact(q, 100));
+      }
+    });
+
+    it('a predicate filters the re-scored hits', () => {
+      const even = (id: string): boolean => Number(id.slice(5)) % 2 === 0;
+      for (const q of queries.slice(0, 5)) {
+        const a = i8.search(q, 60, { predicate: even });
+        expect(a).toHaveLength(60);
+        expect(a.every((h) => even(h.itemId))).toBe(true);
+        expect(a.map((h) => h.itemId)).toEqual(f32.search(q, 60, { predicate: even }).map((h) => h.itemId));
+      }
+    });
+
+    it('info() reports the quantization and the oversample; memory grows by the int8 rows and scales', () => {
+      expect(i8.info()).toMatchObject({ backend: 'ivf', quantization: 'i8', rescoreOversample: 1.5, lists: 64, probes: 8, size: 6000 });
+      expect(i8.quantization).toBe('i8');
+      expect(f32.info().quantization).toBe('f32');
+      expect(f32.info()).not.toHaveProperty('rescoreOversample');
+      // 24 dims: f32 rows padded to 32 floats (128 B), int8 rows to 32 B, plus a 4 B scale per slot
+      // (against an f32 index filled the same way, so both have the same lists and slack).
+      const same = new IvfIndex({ dims: D, probes: 8, centroids });
+      same.upsertBatch(world.ids, world.vectors);
+      const f32Rows = same.info().bytesEstimate - 128 * (1 + 64); // the query and the centroids before the slab
+      const extra = i8.info().bytesEstimate - same.info().bytesEstimate;
+      expect(f32Rows).toBeGreaterThanOrEqual(6000 * 128);
+      expect(extra / f32Rows).toBeGreaterThan(36 / 128 - 0.005);
+      expect(extra / f32Rows).toBeLessThan(36 / 128 + 0.005);
+    });
+
+    it('round-trips through save/load (quantization and oversample in the manifest, { rescore } at load)', async () => {
+      const ix = i8Of(1.25);
+      ix.remove('item-7');
+      const dir = join(tmp, 'i8');
+      await ix.save(dir);
+      const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { quantization: string; options: Record<string, number> };
+      expect(m.quantization).toBe('i8');
+      expect(m.options.rescoreOversample).toBe(1.25);
+      const back = (await loadAnnIndex(dir)) as IvfIndex;
+      expect(back.info()).toMatchObject({ quantization: 'i8', rescoreOversample: 1.25, lists: 64, probes: 8, size: 5999 });
+      for (const q of queries.slice(0, 5)) expect(back.search(q, 100)).toEqual(ix.search(q, 100));
+      const wide = (await loadAnnIndex(dir, { rescore: { oversample: 3 }, probes: 64 })) as IvfIndex;
+      expect(wide.info()).toMatchObject({ rescoreOversample: 3, probes: 64 });
+      for (const q of queries.slice(0, 3)) expect(wide.search(q, 50)).toEqual(wide.searchExact(q, 50));
+      await expectCode(() => loadAnnIndex(dir, { rescore: { oversample: 0.5 } }), 'RECSPINE_ERR_ANN_CONFIG');
+      await expectCode(() => loadAnnIndex(dir, { rescore: { oversample: 2, vectors: exact } }), 'RECSPINE_ERR_ANN_CONFIG');
+      // The file holds the f32 rows either way: the same bytes as the f32 index's.
+      const f32dir = join(tmp, 'i8-f32');
+      const f = new IvfIndex({ dims: D, probes: 8, centroids });
+      f.upsertBatch(world.ids, world.vectors);
+      f.remove('item-7');
+      await f.save(f32dir);
+      expect(readFileSync(join(dir, 'index.bin')).equals(readFileSync(join(f32dir, 'index.bin')))).toBe(true);
+      await expectCode(() => loadAnnIndex(f32dir, { rescore: { oversample: 2 } }), 'RECSPINE_ERR_ANN_CONFIG');
+    });
+
+    it('loads a manifest written before quantization existed as f32, and refuses an unknown quantization', async () => {
+      const dir = join(tmp, 'old-manifest');
+      await f32.save(dir);
+      const path = join(dir, 'manifest.json');
+      const m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      delete m.quantization;
+      writeFileSync(path, JSON.stringify(m));
+      const back = (await loadAnnIndex(dir)) as IvfIndex;
+      expect(back.quantization).toBe('f32');
+      for (const q of queries.slice(0, 3)) expect(back.search(q, 100)).toEqual(f32.search(q, 100));
+      writeFileSync(path, JSON.stringify({ ...m, quantization: 'f16' }));
+      await expectCode(() => loadAnnIndex(dir), 'RECSPINE_ERR_ANN_CORRUPT_FILE');
+    });
+
+    it('rejects an i8 file one row short even with valid checksums', async () => {
+      const ix = new IvfIndex({ dims: 4, lists: 2, trainAt: 4, quantization: 'i8' });
+      const { ids, vectors } = randomItems(10, 4);
+      ix.upsertBatch(ids, vectors);
+      const dir = join(tmp, 'i8-short');
+      await ix.save(dir);
+      const f = join(dir, 'index.bin');
+      const buf = readFileSync(f);
+      const cut = Buffer.concat([buf.subarray(0, buf.length - 2 * 4 - 16), buf.subarray(buf.length - 2 * 4)]); // drop the last row
+      writeFileSync(f, cut);
+      const { createHash } = await import('node:crypto');
+      const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: { index: { sha256: string; bytes: number } } };
+      m.files.index.sha256 = createHash('sha256').update(cut).digest('hex');
+      m.files.index.bytes = cut.length;
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+      await expectCode(() => loadAnnIndex(dir), 'RECSPINE_ERR_ANN_CORRUPT_FILE');
+    });
   });
 });

@@ -8,7 +8,7 @@ export type { RescoreVectors, UsearchIndexOptions, UsearchRescoreOptions } from 
 export { UsearchIndex } from './UsearchIndex.js';
 export type { HnswlibIndexOptions } from './HnswlibIndex.js';
 export { HnswlibIndex } from './HnswlibIndex.js';
-export type { IvfIndexOptions } from './IvfIndex.js';
+export type { IvfIndexOptions, IvfQuantization } from './IvfIndex.js';
 export { IvfIndex } from './IvfIndex.js';
 export type { ExactIndexOptions } from './ExactIndex.js';
 export { ExactIndex } from './ExactIndex.js';

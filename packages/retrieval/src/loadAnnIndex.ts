@@ -14,8 +14,10 @@ export interface LoadOverrides {
    */
   readonly expansionSearch?: number;
   /**
-   * usearch only: rescore candidates against exact vectors (see `UsearchRescoreOptions`). The
-   * vectors are a runtime object, so they are never saved with the index; pass them on every load.
+   * usearch: rescore candidates against exact vectors (see `UsearchRescoreOptions`). The vectors
+   * are a runtime object, so they are never saved with the index; pass them on every load.
+   * IVF `i8`: `{ oversample }` only (the saved value otherwise); the index re-scores from its own
+   * f32 rows, so `vectors` is refused.
    */
   readonly rescore?: UsearchRescoreOptions;
   /** IVF only: lists scanned per search (the saved value otherwise). */
@@ -60,10 +62,10 @@ export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): 
     });
   }
   const idList = { ids: idsJson.ids as string[], dead: (idsJson.dead ?? []) as number[] };
-  if (overrides.rescore !== undefined && manifest.backend !== 'usearch') {
+  if (overrides.rescore !== undefined && manifest.backend !== 'usearch' && manifest.backend !== 'ivf') {
     throw RetrievalErrors.create(
       'RECSPINE_ERR_ANN_CONFIG',
-      `rescore is a usearch option; the index at ${dir} is ${String(manifest.backend)}`,
+      `rescore is a usearch and IVF (i8) option; the index at ${dir} is ${String(manifest.backend)}`,
       {
         stage: 'retrieval/ann/persist',
         field: 'rescore',
@@ -86,7 +88,7 @@ export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): 
           },
         );
       }
-      return IvfIndex.restore(manifest, indexPath, idList, overrides.probes);
+      return IvfIndex.restore(manifest, indexPath, idList, overrides.probes, overrides.rescore);
     case 'exact':
       return ExactIndex.restore(manifest, indexPath, idList);
     default:

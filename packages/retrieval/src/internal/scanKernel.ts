@@ -19,8 +19,9 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
  * `exactSearch` materialises and sorts every (row, query) pair (≈ 20 ns per 64-dim row for `ip`,
  * 28 for `cos`, measured), hnswlib's `BruteforceSearch` takes `number[]` queries and answers
  * in JS arrays (≈ 10 ns/row plus ≈ 100 ns per returned hit), and simsimd/NumKong's JS binding
- * only computes one pair per call. These ≈ 100 lines of WebAssembly text compute two rows per
- * pass at ≈ 5 ns per 64-dim row on this machine, in every Node ≥ 16 with no native build.
+ * only computes one pair per call. The f32 scan of wasm/scan.wat computes two rows per pass at
+ * ≈ 5 ns per 64-dim row on this machine, in every Node ≥ 16 with no native build; its int8 scan
+ * (`dotsI8`, for `quantization: 'i8'`) reads ≈ 3.5× fewer bytes, for scans that wait on memory.
  *
  * The memory is the index's storage too (the rows live in it), so a scan copies nothing.
  * Views are refreshed after every `memory.grow` (which detaches the old buffer).
@@ -34,13 +35,24 @@ export class ScanKernel {
     dots(mat: number, rows: number, bytes: number, q: number, out: number): void;
     argmax(mat: number, rows: number, bytes: number, cent: number, k: number, out: number, best: number, tmp: number): void;
     above(scores: number, n: number, tau: number, idx: number): number;
+    dotsAt(mat: number, idx: number, n: number, bytes: number, q: number, out: number): void;
+    dotsI8(mat: number, rows: number, bytes: number, q: number, scales: number, qs: number, out: number): void;
   };
+  /**
+   * The int8 layout (`dotsI8`): a row is `stride` int8 values (`stride` bytes: dims padded like the
+   * f32 rows) with an f32 scale beside it; a query is `stride` int16 values (2 · stride bytes)
+   * quantised to ±`queryMax`, small enough that 127 · queryMax · stride < 2^31 (no i32 overflow).
+   */
+  readonly queryMax: number;
   f32!: Float32Array;
+  i8!: Int8Array;
+  i16!: Int16Array;
   u32!: Uint32Array;
   i32!: Int32Array;
   // Scratch of the top-k selection, reused across searches (no per-search garbage but the result).
   private readonly sample = new Float64Array(512);
   private readonly count = new Int32Array(2048);
+  private cut = new Float64Array(0);
   private keysA = new Uint32Array(0);
   private keysB = new Uint32Array(0);
   private valsA = new Int32Array(0);
@@ -49,6 +61,7 @@ export class ScanKernel {
   constructor(readonly dims: number) {
     this.stride = Math.ceil(dims / 16) * 16;
     this.rowBytes = this.stride * 4;
+    this.queryMax = Math.min(32767, Math.floor((2 ** 31 - 1) / (127 * this.stride)));
     const instance = new WA.Instance(module(), {});
     this.memory = instance.exports.memory as WasmMemory;
     this.fns = instance.exports as unknown as ScanKernel['fns'];
@@ -71,6 +84,8 @@ export class ScanKernel {
   private refresh(): void {
     const b = this.memory.buffer;
     this.f32 = new Float32Array(b);
+    this.i8 = new Int8Array(b);
+    this.i16 = new Int16Array(b);
     this.u32 = new Uint32Array(b);
     this.i32 = new Int32Array(b);
   }
@@ -84,9 +99,55 @@ export class ScanKernel {
     for (let j = d; j < this.stride; j++) f[base + j] = 0;
   }
 
+  /**
+   * Quantises the padded f32 row at byte offset `row` to int8 at `to` (`stride` bytes; symmetric:
+   * values round(x / s) with s = max|x| / 127) and writes s as f32 at `scaleAt`. An all-zero row
+   * gets s = 0.
+   */
+  quantizeRow(row: number, to: number, scaleAt: number): void {
+    const f = this.f32;
+    const base = row >> 2;
+    let max = 0;
+    for (let j = 0; j < this.dims; j++) max = Math.max(max, Math.abs(f[base + j] as number));
+    const inv = max > 0 ? 127 / max : 0;
+    const q = this.i8;
+    for (let j = 0; j < this.stride; j++) q[to + j] = Math.max(-127, Math.min(127, Math.round((f[base + j] as number) * inv)));
+    f[scaleAt >> 2] = max / 127;
+  }
+
+  /**
+   * Quantises the padded f32 query at byte offset `row` to int16 at `to` (2 · stride bytes;
+   * symmetric, ±queryMax) and returns its scale: a query kept at higher precision than the rows,
+   * so the approximation error is mostly the rows' own.
+   */
+  quantizeQuery(row: number, to: number): number {
+    const f = this.f32;
+    const base = row >> 2;
+    let max = 0;
+    for (let j = 0; j < this.dims; j++) max = Math.max(max, Math.abs(f[base + j] as number));
+    const inv = max > 0 ? this.queryMax / max : 0;
+    const q = this.i16;
+    const qb = to >> 1;
+    for (let j = 0; j < this.stride; j++) q[qb + j] = Math.round((f[base + j] as number) * inv);
+    return max / this.queryMax;
+  }
+
   /** out[r] = row r of `mat` · `q` (byte offsets). */
   dots(mat: number, rows: number, q: number, out: number): void {
     if (rows > 0) this.fns.dots(mat, rows, this.rowBytes, q, out);
+  }
+
+  /** out[i] = the f32 row `idx[i]` (an i32 at byte offset idx + 4i) of `mat` · `q`: scores of gathered rows. */
+  dotsAt(mat: number, idx: number, n: number, q: number, out: number): void {
+    if (n > 0) this.fns.dotsAt(mat, idx, n, this.rowBytes, q, out);
+  }
+
+  /**
+   * out[r] ≈ int8 row r of `mat` · `q` (see the int8 layout above): the exact i32 dot of the
+   * quantised values × `scales[r]` × `qs` (the query's scale), as f32.
+   */
+  dotsI8(mat: number, rows: number, q: number, scales: number, qs: number, out: number): void {
+    if (rows > 0) this.fns.dotsI8(mat, rows, this.stride, q, scales, qs, out);
   }
 
   /** out[r] = the index of the row of `cent` (k rows) with the largest dot with row r; best[r] = that dot. */
@@ -115,25 +176,68 @@ export class ScanKernel {
     } else if (want <= 32) {
       return this.smallTopK(scores, n, want);
     } else {
-      // The want-th largest score estimated from an evenly spaced sample (quickselect, no sort),
-      // set a little low so one pass usually keeps ≥ want; if not, lower it and pass again
-      // (rare; -∞ keeps everything).
-      const m = Math.min(n, 512);
-      const sample = this.sample.subarray(0, m);
-      const sb = scores >> 2;
-      const step = n / m;
-      for (let i = 0; i < m; i++) sample[i] = this.f32[sb + Math.floor(i * step)] as number;
-      const expected = (want / n) * m;
-      let margin = Math.ceil(3 * Math.sqrt(expected) + 2);
-      for (;;) {
-        const r = Math.floor(m - expected - margin);
-        const tau = r <= 0 ? -Infinity : select(sample, r);
-        c = this.above(scores, n, tau, idx);
-        if (c >= want || tau === -Infinity) break;
-        margin *= 4;
-      }
+      c = this.threshold(scores, n, want, idx);
     }
     return this.sortDesc(scores, idx, c, want);
+  }
+
+  /**
+   * Writes to `idx` the positions of the `want` largest of the `n` f32 scores at byte offset
+   * `scores`, in increasing position order (not by score), and returns their count (min(want, n)).
+   * Ties at the cut-off are broken by position. The candidate selection of an `i8` search: the
+   * set is what matters, so the survivors of the threshold pass are cut by quickselect, not sorted.
+   */
+  select(scores: number, n: number, want: number, idx: number): number {
+    want = Math.min(want, n);
+    if (want <= 0) return 0;
+    const ib = idx >> 2;
+    if (want === n) {
+      for (let p = 0; p < n; p++) this.i32[ib + p] = p;
+      return n;
+    }
+    const c = this.threshold(scores, n, want, idx);
+    if (c === want) return c;
+    if (this.cut.length < c) this.cut = new Float64Array(Math.max(c, 2 * this.cut.length));
+    const sb = scores >> 2;
+    const f = this.f32;
+    const v = this.cut.subarray(0, c);
+    for (let i = 0; i < c; i++) v[i] = f[sb + (this.i32[ib + i] as number)] as number;
+    const t = select(v, c - want); // the want-th largest
+    let greater = 0;
+    for (let i = 0; i < c; i++) if ((f[sb + (this.i32[ib + i] as number)] as number) > t) greater++;
+    let ties = want - greater;
+    let w = 0;
+    for (let i = 0; i < c; i++) {
+      const p = this.i32[ib + i] as number;
+      const x = f[sb + p] as number;
+      if (x > t || (x === t && ties-- > 0)) this.i32[ib + w++] = p;
+    }
+    return w;
+  }
+
+  /**
+   * One pass keeping the positions (in order, at `idx`) of the scores at or above the want-th
+   * largest score estimated from an evenly spaced sample (quickselect, no sort), set a little low
+   * so one pass usually keeps ≥ want; if not, it is lowered and the pass repeated (rare; -∞ keeps
+   * everything). Returns the count kept (≥ want).
+   */
+  private threshold(scores: number, n: number, want: number, idx: number): number {
+    const m = Math.min(n, 512);
+    const sample = this.sample.subarray(0, m);
+    const sb = scores >> 2;
+    const step = n / m;
+    for (let i = 0; i < m; i++) sample[i] = this.f32[sb + Math.floor(i * step)] as number;
+    const expected = (want / n) * m;
+    let margin = Math.ceil(3 * Math.sqrt(expected) + 2);
+    let c: number;
+    for (;;) {
+      const r = Math.floor(m - expected - margin);
+      const tau = r <= 0 ? -Infinity : select(sample, r);
+      c = this.above(scores, n, tau, idx);
+      if (c >= want || tau === -Infinity) break;
+      margin *= 4;
+    }
+    return c;
   }
 
   /** Top `want` (≤ 32) in one pass with a small sorted buffer: cheaper than sampling for the probe lists. */
