@@ -44,3 +44,14 @@ export interface RequestOverrides {
   /** Free-form parameters stages read through `ctx.params` (e.g. objective weights, MMR λ). */
   readonly params?: Readonly<Record<string, unknown>>;
 }
+
+/** Options of `Recommender.recommend`. */
+export interface RecommendOptions {
+  /**
+   * When the request's SLA clock started, as a `performance.now()` time (default: the call). A
+   * server that queues requests before calling `recommend` (a concurrency limit) passes the time
+   * it received the request, so the wait counts against the SLA: the stages get what is left, and
+   * a request that waited too long degrades instead of overrunning.
+   */
+  readonly startedAt?: number;
+}

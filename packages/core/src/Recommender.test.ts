@@ -153,6 +153,38 @@ describe('Recommender', () => {
     });
   });
 
+  describe('recommend (startedAt: a wait before the call counts against the SLA)', () => {
+    const slow = () =>
+      createRecommender(
+        base({
+          slaMs: 400,
+          budgets: { ...BUDGETS, retrieval: 300 },
+          slots: { home: { sources: [source('a', ids(5), { delayMs: 100 })], coarseKeep: 10 } },
+        }),
+      );
+
+    it('gives the stages only what is left of the SLA, and reports the wait in totalMs', async () => {
+      const rec = slow();
+      const fresh = await rec.recommend({ slot: 'home', limit: 5 });
+      expect(fresh.degraded).toEqual([]);
+      expect(fresh.items).toHaveLength(5);
+      const late = await rec.recommend({ slot: 'home', limit: 5 }, { startedAt: performance.now() - 350 });
+      expect(late.degraded.length).toBeGreaterThan(0);
+      expect(late.timings.totalMs).toBeGreaterThanOrEqual(350);
+      expect(late.timings.totalMs).toBeLessThan(350 + 100); // the 100 ms source was cut, not waited for
+    });
+
+    it('rejects a startedAt that is not a finite time in the past', async () => {
+      const rec = slow();
+      for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, performance.now() + 60_000, 'x']) {
+        await expect(rec.recommend({ slot: 'home', limit: 5 }, { startedAt: bad as number })).rejects.toMatchObject({
+          code: 'RECSPINE_ERR_INVALID_REQUEST',
+          field: 'startedAt',
+        });
+      }
+    });
+  });
+
   describe('recommend (retrieval)', () => {
     it('runs sources in parallel, merges and deduplicates, keeping every source of an item', async () => {
       // Parallelism is checked by overlap (b starts before a ends), not by wall time, and the

@@ -12,7 +12,7 @@ import { validateConfig } from './internal/validateConfig.js';
 import { NoopMetricsSink, type BreakerState, type MetricsSink } from './MetricsSink.js';
 import type { PolicyFilter } from './PolicyFilter.js';
 import type { Ranker } from './Ranker.js';
-import type { RecRequest } from './RecRequest.js';
+import type { RecRequest, RecommendOptions } from './RecRequest.js';
 import type { OrderedBy, RecItem, RecResponse, SourceReport, SourceStatus, StageName } from './RecResponse.js';
 import type { RecommenderConfig, SharedStages, SourceSpec, StageBudgets } from './RecommenderConfig.js';
 import type { ReRanker } from './ReRanker.js';
@@ -214,10 +214,26 @@ export class Recommender {
    * Serves one request. Rejects only with a client `RecSpineError` (invalid request or unknown
    * slot); every other failure is degraded into a response, tagged in `degraded`.
    */
-  async recommend(request: RecRequest): Promise<RecResponse> {
+  async recommend(request: RecRequest, options?: RecommendOptions): Promise<RecResponse> {
     const req = validateRequest(request, { maxLimit: this.maxLimit, slots: this.slots });
     const plan = this.slots.get(req.slot) as SlotPlan;
-    const run = new RequestRun(this.runtime, plan, req, req.requestId ?? `${this.idPrefix}-${(++this.seq).toString(36)}`);
+    const startedAt = options?.startedAt;
+    if (startedAt !== undefined && (typeof startedAt !== 'number' || !Number.isFinite(startedAt) || startedAt > now())) {
+      throw CoreErrors.create(
+        'RECSPINE_ERR_INVALID_REQUEST',
+        `startedAt must be a finite performance.now() time not in the future, got ${String(startedAt)}`,
+        {
+          field: 'startedAt',
+        },
+      );
+    }
+    const run = new RequestRun(
+      this.runtime,
+      plan,
+      req,
+      req.requestId ?? `${this.idPrefix}-${(++this.seq).toString(36)}`,
+      startedAt ?? now(),
+    );
     try {
       return await run.execute();
     } catch (e) {
@@ -241,7 +257,7 @@ const byScoreDesc = (a: Candidate, b: Candidate): number => (b.score > a.score ?
 
 /** State of one request. One instance per request; the runner's logic lives here. */
 class RequestRun {
-  private readonly t0 = now();
+  private readonly t0: number;
   private readonly endAt: number;
   private readonly degraded: Degradation[] = [];
   private readonly stageMs: Partial<Record<StageName, number>> = {};
@@ -266,7 +282,9 @@ class RequestRun {
     private readonly plan: SlotPlan,
     private readonly req: RecRequest,
     private readonly requestId: string,
+    t0: number,
   ) {
+    this.t0 = t0;
     this.endAt = this.t0 + plan.slaMs;
     this.params = req.overrides?.params ?? EMPTY_PARAMS;
     this.shared = rec.sharedStages;

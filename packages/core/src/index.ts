@@ -1,5 +1,5 @@
 // @recspine/core — public API. Named exports only; interfaces as `export type`.
-export type { RecRequest, RequestContext, RequestOverrides } from './RecRequest.js';
+export type { RecRequest, RecommendOptions, RequestContext, RequestOverrides } from './RecRequest.js';
 export type { Candidate, ExploreMark, ItemMeta, RetrievedItem } from './Candidate.js';
 export type {
   CategoryColumn,

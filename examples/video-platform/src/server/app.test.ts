@@ -149,6 +149,41 @@ describe('buildApp', () => {
     });
   });
 
+  describe('concurrency', () => {
+    it('runs at most `concurrency` recommendations at once, queues the rest FIFO, and counts the wait against the SLA', async () => {
+      const d = deps();
+      const rec = d.recommender;
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const startedAts: (number | undefined)[] = [];
+      const gated = Object.assign(Object.create(rec) as typeof rec, {
+        recommend: async (r: Parameters<typeof rec.recommend>[0], o?: Parameters<typeof rec.recommend>[1]) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          startedAts.push(o?.startedAt);
+          await new Promise((resolve) => setTimeout(resolve, 25));
+          inFlight--;
+          return rec.recommend(r, o);
+        },
+      });
+      const app2 = buildApp({ ...d, recommender: gated, concurrency: 2 });
+      const t0 = performance.now();
+      const rs = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => app2.inject({ method: 'POST', url: '/v1/recommend/homepage', payload: { userId: `u${i}` } })),
+      );
+      expect(rs.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(maxInFlight).toBe(2);
+      // three waves of 25 ms: the gate really queued
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(70);
+      // every call carried the time its request arrived, before the queue
+      for (const s of startedAts) expect(s).toBeGreaterThanOrEqual(t0 - 1);
+      expect(
+        Math.max(...rs.map((r) => (r.json() as { debug: { timings: { totalMs: number } } }).debug.timings.totalMs)),
+      ).toBeGreaterThanOrEqual(45);
+      await app2.close();
+    });
+  });
+
   describe('router errors', () => {
     it('codes a path parameter over the length limit and a badly encoded URL', async () => {
       const long = await app.inject({ method: 'POST', url: `/v1/recommend/${'s'.repeat(500)}`, payload: {} });

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -49,6 +50,8 @@ export interface ServerDeps {
   readonly servedFeatures?: ServedFeatureSource;
   /** Largest body accepted, bytes. Default 64 KiB. */
   readonly bodyLimit?: number;
+  /** Recommendations run at once; later ones queue FIFO, the wait counted against the SLA. 0 or absent = no limit. */
+  readonly concurrency?: number;
 }
 
 /** Where the impression log gets the served features of a request (the serving module's `ServedFeatureTap`). */
@@ -113,6 +116,8 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     registers: [deps.registry],
   });
   const debugDefault = deps.debugByDefault ?? true;
+  // p-limit: a FIFO queue in front of the pipeline (see the `concurrency` config for why).
+  const gate = deps.concurrency !== undefined && deps.concurrency > 0 ? pLimit(deps.concurrency) : undefined;
 
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     if (err.validation) {
@@ -192,7 +197,10 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
           overrides: assignment.overrides,
         };
         const t0 = performance.now();
-        const res = await deps.recommender.recommend(request);
+        const res =
+          gate === undefined
+            ? await deps.recommender.recommend(request)
+            : await gate(() => deps.recommender.recommend(request, { startedAt: t0 }));
         byArm.observe({ slot, arm: assignment.arm, degraded: res.degraded.length > 0 ? 'true' : 'false' }, (performance.now() - t0) / 1000);
         logImpressions(deps.impressions, res, b.userId, deps.servedFeatures);
         return reply.send(render(res, b.debug ?? debugDefault));

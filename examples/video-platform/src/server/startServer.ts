@@ -221,6 +221,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     plannedCap: () => trimmer.plannedCap,
   });
   const app = buildApp({
+    concurrency: config.concurrency,
     recommender: vr.recommender,
     experiments,
     admission,
