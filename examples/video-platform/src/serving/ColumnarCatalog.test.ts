@@ -32,6 +32,8 @@ describe('ColumnarCatalog (tiny world, padded ×3)', () => {
     }
     expect(cat.get(`v${data.nItems}`)).toBeUndefined();
     expect(cat.get('gd-v1')).toBeUndefined();
+    for (let i = 0; i < data.nItems; i += 7) expect(cat.creatorOf(`v${i}`)).toBe(cat.get(`v${i}`)?.creatorId);
+    expect(cat.creatorOf(`v${data.nItems}`)).toBeUndefined();
   });
 });
 

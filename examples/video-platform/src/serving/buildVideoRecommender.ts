@@ -613,7 +613,9 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     history_len: STREAM_GROUPS.user,
   });
   const featureFetcher = new HistoryFeatureFetcher(
-    new StoreFeatureFetcher(groupsView(featureStore, rankGroups), { creatorOf: (id) => catalog.get(id)?.creatorId }),
+    new StoreFeatureFetcher(groupsView(featureStore, rankGroups), {
+      creatorOf: catalog === columnar ? (id) => columnar.creatorOf(id) : (id) => catalog.get(id)?.creatorId,
+    }),
     contentOf,
     categoryOf,
     histDims,
