@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Registry, collectDefaultMetrics, Counter, Gauge } from 'prom-client';
 import { TeeMetricsSink } from '@recspine/core';
 import { PrometheusMetricsSink } from '@recspine/core/prometheus';
@@ -300,6 +302,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   admission.resetWindow();
   dashboard.reset();
   trimmer.reset();
+  collectStartupGarbage(config.items > 100_000 ? (line) => console.log(line) : () => undefined);
   await app.listen({ host: config.host, port: config.port });
   ready = true;
   const addr = app.server.address();
@@ -323,4 +326,22 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await vr.close();
     },
   };
+}
+
+/**
+ * One full GC before the server listens. Building a large catalog (padding, seeding, the index,
+ * the query index) leaves a few hundred MB of garbage in the old generation; left alone, the first
+ * Mark-Compact under traffic collected it — measured at 1M items: 90–360 ms pauses ~1–2 min after
+ * start (`--trace-gc`), failing the first load steps it landed in. `--expose-gc` is switched on
+ * at run time (the flag only exposes `gc`; nothing else changes).
+ */
+function collectStartupGarbage(log: (line: string) => void): void {
+  const before = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  const after = process.memoryUsage().heapUsed;
+  log(
+    `start-up garbage collected: heap ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MB in ${(performance.now() - t0).toFixed(0)} ms`,
+  );
 }
