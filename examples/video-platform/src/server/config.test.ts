@@ -47,10 +47,27 @@ describe('loadConfig', () => {
 
   it('passes the semi-space flag to the workers unless node already has one', () => {
     const own = ['--import', 'tsx'];
-    expect(workerExecArgv({ semiSpaceMb: 32, workers: 1 }, own)).toEqual(['--import', 'tsx', '--max-semi-space-size=32']);
+    expect(workerExecArgv({ semiSpaceMb: 32, workers: 1 }, own)).toEqual([
+      '--import',
+      'tsx',
+      '--max-semi-space-size=32',
+      '--no-memory-reducer',
+    ]);
     expect(workerExecArgv({ semiSpaceMb: 0, workers: 2 }, own)).toBeUndefined();
     // auto: the clustered workers get 64 MiB; a single process keeps V8's default (no fork)
-    expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, own)).toEqual(['--import', 'tsx', '--max-semi-space-size=64']);
+    expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, own)).toEqual([
+      '--import',
+      'tsx',
+      '--max-semi-space-size=64',
+      '--no-memory-reducer',
+    ]);
+    // a memory-reducer flag given to node is kept as it is
+    expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, [...own, '--memory-reducer'])).toEqual([
+      '--import',
+      'tsx',
+      '--memory-reducer',
+      '--max-semi-space-size=64',
+    ]);
     expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 1 }, own)).toBeUndefined();
     // an explicit node flag wins, and a worker started with the flag does not fork again
     expect(workerExecArgv({ semiSpaceMb: 64, workers: 1 }, ['--max-semi-space-size=32'])).toBeUndefined();
