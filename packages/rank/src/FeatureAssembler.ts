@@ -108,8 +108,8 @@ function memoized(resolve: Resolver, slot: number): Resolver {
 
 /**
  * Same summation order as the generic loop in the dot feature, so the same double. The loops are
- * written twice on purpose: a function that only ever sees Float32Arrays stays monomorphic (one
- * shared loop for arrays and typed arrays was measured as the assembler's hottest line).
+ * written twice on purpose: a function that only ever sees Float32Arrays stays monomorphic, and
+ * the dot resolver is the assembler's hottest function in the video-platform server's profile.
  */
 function dotF32(a: Float32Array, b: Float32Array): number {
   let dot = 0;
