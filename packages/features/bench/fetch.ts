@@ -257,33 +257,29 @@ if (STORES.has('redis')) {
   try {
     let raw: (() => Promise<unknown>) | undefined;
     if (RAW) {
-      // the keys of one read, by group, in the read's order (packed groups and hot-group snapshots)
-      await seed(single);
-      const all = await single.client.keys(`${prefix}*`);
+      // the keys one read MGETs, by group, from the schema: packed groups, and the packed snapshot
+      // (`~p`) of each hot hash group (the key layout of the store's README)
       const byGroup = new Map<string, string[]>();
-      for (const k of all) {
-        const m = /\{(.+)\}:(.+)$/.exec(k);
-        if (m === null || (m[1] as string) === 'bench-user' || (m[2] as string).endsWith('~p') === false) continue;
-        byGroup.set(m[2] as string, []);
-      }
-      for (const g of byGroup.keys()) {
-        const ids = g.startsWith('creator') ? [...new Set(creatorIds)] : itemIds;
-        (byGroup.get(g) as string[]).push(...ids.map((id) => `${prefix}${g.startsWith('creator') ? 'c' : 'i'}:{${id}}:${g}`));
-      }
-      for (const k of all) {
-        const m = /\{(.+)\}:(.+)$/.exec(k);
-        if (m !== null && !(m[2] as string).endsWith('~p') && !byGroup.has(`${m[2] as string}~p`) && (m[1] as string) !== 'bench-user')
-          byGroup.set(m[2] as string, []);
-      }
-      for (const [g, ks] of byGroup) {
-        if (ks.length > 0) continue;
-        const ids = g.startsWith('creator') ? [...new Set(creatorIds)] : itemIds;
-        ks.push(...ids.map((id) => `${prefix}${g.startsWith('creator') ? 'c' : 'i'}:{${id}}:${g}`));
+      for (const [entity, tag, ids] of [
+        ['item', 'i', itemIds],
+        ['creator', 'c', [...new Set(creatorIds)]],
+      ] as const) {
+        for (const g of schema.groupsOf(entity)) {
+          if (g.encoding === 'hash' && g.cacheable) continue; // read by HMGET, not an MGET
+          const suffix = g.encoding === 'hash' ? `${g.name}~p` : g.name;
+          byGroup.set(
+            suffix,
+            ids.map((id) => `${prefix}${tag}:{${id}}:${suffix}`),
+          );
+        }
       }
       const lists = [...byGroup.values()];
       console.log(`raw: ${lists.length} MGETs of ${lists.map((l) => l.length).join('+')} keys (${[...byGroup.keys()].join(', ')})`);
       const client = single.client as Redis;
       raw = () => Promise.all(lists.map((ks) => client.mgetBuffer(ks)));
+      await seed(single);
+      const missing = (await raw()).flat().filter((b) => b === null).length;
+      if (missing > 0) throw new Error(`raw: ${missing} keys of the read are absent (key layout changed?)`);
     }
     const m = await measure('redis', single, hm, raw);
     const st = single.stats();

@@ -19,8 +19,9 @@ export interface PopularitySourceOptions {
    * segment, so at serving rates one read per segment list and `cacheTtlMs` replaces one per
    * request (concurrent requests share the read in flight). Popularity then lags the counters by
    * at most this long. Requests whose `context.nowMs` is absent or within `cacheTtlMs` of the wall
-   * clock use the cache; one that carries another clock (replay, offline evaluation) always reads. Failed reads are not
-   * cached. At most `cacheMaxEntries` (default 1 000) segment lists are kept, oldest out first.
+   * clock use the cache; one that carries another clock (replay, offline evaluation) always
+   * reads. Failed reads are not cached. At most `cacheMaxEntries` (default 1 000) segment lists
+   * are kept, oldest out first.
    */
   readonly cacheTtlMs?: number;
   readonly cacheMaxEntries?: number;
@@ -55,7 +56,7 @@ export class PopularitySource implements RetrievalSource {
   private readonly maxEntries: number;
   /** segment list + k → the merged read and when it started (insertion order = age). */
   private readonly cache = new Map<string, { atMs: number; items: Promise<RetrievedItem[]> }>();
-  private cacheStats = { hits: 0, misses: 0 };
+  private readonly cacheStats = { hits: 0, misses: 0 };
 
   constructor(options: PopularitySourceOptions) {
     if (typeof options?.counters?.top !== 'function') {
