@@ -276,9 +276,10 @@ if (STORES.has('redis')) {
       const lists = [...byGroup.values()];
       console.log(`raw: ${lists.length} MGETs of ${lists.map((l) => l.length).join('+')} keys (${[...byGroup.keys()].join(', ')})`);
       const client = single.client as Redis;
-      raw = () => Promise.all(lists.map((ks) => client.mgetBuffer(ks)));
+      const rawRead = (): Promise<(Buffer | null)[][]> => Promise.all(lists.map((ks) => client.mgetBuffer(ks)));
+      raw = rawRead;
       await seed(single);
-      const missing = (await raw()).flat().filter((b) => b === null).length;
+      const missing = (await rawRead()).flat().filter((b) => b === null).length;
       if (missing > 0) throw new Error(`raw: ${missing} keys of the read are absent (key layout changed?)`);
     }
     const m = await measure('redis', single, hm, raw);
