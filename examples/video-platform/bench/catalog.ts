@@ -24,7 +24,10 @@ const items = Number(flags.items ?? 1_000_000);
 const nCands = Number(flags.candidates ?? 1400);
 const rounds = Number(flags.rounds ?? 200);
 
-const art = resolveArtifacts({ dataDir: join(import.meta.dirname, '..', '.data'), preset: (flags.preset ?? 'demo') as 'tiny' | 'demo' | 'large' });
+const art = resolveArtifacts({
+  dataDir: join(import.meta.dirname, '..', '.data'),
+  preset: (flags.preset ?? 'demo') as 'tiny' | 'demo' | 'large',
+});
 const real = WorldData.load(art.worldDir);
 const E = art.models.itemEmbeddings.shape[1] as number;
 const emb = readColumn(art.modelsDir, { ...art.models.itemEmbeddings, dtype: 'f32' });
