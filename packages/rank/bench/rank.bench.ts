@@ -12,9 +12,15 @@
  *    (JSON + a packed float32 embedding) in Maps and decoded per request into a core `FeatureBatch`,
  *    which mimics the decode work of a cache read but not the network hop of Redis.
  * 4. Worker pool vs inline under open-loop concurrent load.
+ * 5. Coarse-shaped assemble: the video-platform coarse spec (dot + 5 numerics + match) over 2 600
+ *    candidates whose metas are object literals built per lookup, embeddings random-row views of a
+ *    1M × 32 Float32Array; `assemble` (feature by feature) against `assembleRowMajor` (the previous
+ *    row-major loop) in the same run, alternating, each on its own fresh candidate set.
+ *
+ *   npx tsx bench/rank.bench.ts --only coarseAssemble   # case 5 alone (bench-results/rank-coarse-assemble.json)
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { Candidate, FeatureBatch, FeatureRow, FeatureValue, StageContext } from '@recspine/core';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { Candidate, FeatureBatch, FeatureRow, FeatureValue, ItemMeta, StageContext } from '@recspine/core';
 import { LatencyRecorder, parseFlags, printTable, writeResult } from '../../../bench/kit.js';
 import {
   CoarseRanker,
@@ -22,6 +28,7 @@ import {
   MultiTaskRanker,
   OnnxModel,
   OnnxWorkerPool,
+  type FeatureAssemblerSpec,
   type FeatureSpec,
   type OnnxModelSpec,
 } from '../src/index.js';
@@ -31,6 +38,7 @@ const flags = parseFlags();
 const ITERS = Number(flags.iters ?? 2000);
 const LOAD_SECONDS = Number(flags.loadSeconds ?? 4);
 const LOAD_RATE = Number(flags.rate ?? 150);
+const COARSE_ASSEMBLE_ITERS = Number(flags.assembleIters ?? 1500);
 const EMB = 64;
 const HEADS = ['ctr', 'watch', 'report', 'satisfaction'] as const;
 const rand = prng(42);
@@ -173,7 +181,216 @@ async function measure(iters: number, fn: () => Promise<unknown>): Promise<{ lat
 
 const row = (name: string, r: LatencyRecorder) => ({ case: name, p50: r.pMs(50), p99: r.pMs(99), p999: r.pMs(99.9), n: r.count });
 
+// ---------------------------------------------------------------- 5. coarse-shaped assemble
+/** The video-platform coarse model's spec (its `coarse.features.json`). */
+const coarseSpec: FeatureAssemblerSpec = {
+  maxBatch: 4096,
+  features: [
+    {
+      kind: 'dot',
+      name: 'cross.two_tower',
+      a: { from: 'state', key: 'userEmbedding' },
+      b: { from: 'candidate', key: 'meta.embedding' },
+      group: 'retrieval',
+    },
+    {
+      kind: 'numeric',
+      name: 'candidate.age',
+      from: 'candidate',
+      key: 'meta.ageHours',
+      normalize: { kind: 'log1p' },
+      missingIndicator: false,
+    },
+    {
+      kind: 'numeric',
+      name: 'catalog.log1p_impressions',
+      from: 'candidate',
+      key: 'meta.attributes.catalog_log1p_impressions',
+      normalize: { kind: 'zscore', mean: 4.99, std: 1.36 },
+    },
+    {
+      kind: 'numeric',
+      name: 'catalog.smoothed_ctr',
+      from: 'candidate',
+      key: 'meta.attributes.catalog_smoothed_ctr',
+      normalize: { kind: 'zscore', mean: 0.0512, std: 0.0341 },
+      missingIndicator: false,
+    },
+    {
+      kind: 'numeric',
+      name: 'catalog.smoothed_watch',
+      from: 'candidate',
+      key: 'meta.attributes.catalog_smoothed_watch',
+      normalize: { kind: 'zscore', mean: 0.495, std: 0.103 },
+      missingIndicator: false,
+    },
+    {
+      kind: 'numeric',
+      name: 'catalog.log1p_creator_followers',
+      from: 'candidate',
+      key: 'meta.attributes.log1p_creator_followers',
+      normalize: { kind: 'zscore', mean: 6.7, std: 1.86 },
+      missingIndicator: false,
+    },
+    {
+      kind: 'match',
+      name: 'cross.context_language_match',
+      a: { from: 'context', key: 'language' },
+      b: { from: 'candidate', key: 'meta.language' },
+      missingIndicator: false,
+    },
+  ],
+};
+
+interface CoarseAssembleResult {
+  after: LatencyRecorder;
+  before: LatencyRecorder;
+  /** The same, without the samples a GC pause overlapped. */
+  afterNoGc: LatencyRecorder;
+  beforeNoGc: LatencyRecorder;
+  rows: number;
+  width: number;
+}
+
+/**
+ * Case 5: `assemble` vs `assembleRowMajor` on the coarse spec, alternating which goes first. Each run
+ * gets a fresh candidate set built before the timer (as catalog hydration builds the metas before
+ * coarse rank), so neither reads embedding rows the other just pulled into cache. Each iteration
+ * yields to the event loop first, as requests do (V8 runs its GC tasks there). Building ≈5 000
+ * candidates per iteration makes garbage, so GC pauses land in some samples of either path; the
+ * samples a pause overlapped are also reported apart (`…NoGc`) to show what the tail is made of.
+ */
+async function coarseAssemble(iters: number): Promise<CoarseAssembleResult> {
+  const ROWS = 1_000_000;
+  const DIM = 32;
+  const N = 2600;
+  const r = prng(2600);
+  const matrix = new Float32Array(ROWS * DIM);
+  for (let i = 0; i < matrix.length; i++) matrix[i] = (r() * 2 - 1) / Math.sqrt(DIM);
+  const languages = ['en', 'es', 'pt', 'de', 'fr', 'ja'];
+  // the shape of the video platform's ColumnarCatalog.meta: one object literal per lookup
+  const meta = (i: number): ItemMeta => {
+    const attributes = {
+      catalog_log1p_impressions: r() * 10,
+      catalog_smoothed_ctr: r() * 0.12,
+      catalog_smoothed_watch: r(),
+      log1p_creator_followers: r() * 12,
+    };
+    return {
+      creatorId: `c${i % 20_000}`,
+      category: CATS[i % CATS.length] as string,
+      language: languages[i % languages.length] as string,
+      publishedAtMs: NOW - r() * 30 * 86_400_000,
+      embedding: matrix.subarray(i * DIM, (i + 1) * DIM),
+      kidsRestricted: false,
+      misinformation: false,
+      attributes,
+    };
+  };
+  const cands = (): Candidate[] => {
+    const out: Candidate[] = [];
+    for (let k = 0; k < N; k++) {
+      const i = Math.floor(r() * ROWS);
+      const s = 1 / (60 + k);
+      out.push({ itemId: `item${i}`, score: s, retrievalScore: s, sources: ['twoTower'], sourceScores: [r()], meta: meta(i) });
+    }
+    return out;
+  };
+  const user = Float32Array.from({ length: DIM }, () => (r() * 2 - 1) / Math.sqrt(DIM));
+  const cctx = (): StageContext => ({
+    ...ctx(),
+    request: { slot: 'homepage', userId: 'u1', limit: 20, context: { nowMs: NOW, language: 'en' } },
+    stage: 'homepage/coarse',
+    state: new Map([['userEmbedding', user]]),
+  });
+  const asm = new FeatureAssembler(coarseSpec);
+  // the two paths must write the same bits
+  {
+    const cs = cands();
+    const c = cctx();
+    const a = asm.assemble({ candidates: cs, ctx: c });
+    const b = asm.assembleRowMajor({ candidates: cs, ctx: c });
+    const x = new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length);
+    const y = new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length);
+    if (x.length !== y.length || x.some((v, k) => v !== y[k]) || a.missing !== b.missing || a.malformed !== b.malformed)
+      throw new Error('coarse assemble: assemble and assembleRowMajor differ');
+    a.release();
+    b.release();
+  }
+  const gcs: { start: number; end: number }[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const samples: { rowMajor: boolean; t0: number; t1: number }[] = [];
+  const warm = Math.min(200, iters);
+  for (let i = 0; i < warm + iters; i++) {
+    await new Promise((res) => setImmediate(res));
+    for (const rowMajor of i % 2 === 0 ? [false, true] : [true, false]) {
+      const cs = cands();
+      const c = cctx();
+      const t0 = performance.now();
+      const lease = rowMajor ? asm.assembleRowMajor({ candidates: cs, ctx: c }) : asm.assemble({ candidates: cs, ctx: c });
+      const t1 = performance.now();
+      lease.release();
+      if (i >= warm) samples.push({ rowMajor, t0, t1 });
+    }
+  }
+  await new Promise((res) => setTimeout(res, 50)); // the observer's last entries
+  obs.disconnect();
+  const res: CoarseAssembleResult = {
+    after: new LatencyRecorder(),
+    before: new LatencyRecorder(),
+    afterNoGc: new LatencyRecorder(),
+    beforeNoGc: new LatencyRecorder(),
+    rows: N,
+    width: asm.width,
+  };
+  for (const { rowMajor, t0, t1 } of samples) {
+    (rowMajor ? res.before : res.after).recordMs(t1 - t0);
+    if (!gcs.some((g) => g.start < t1 && g.end > t0)) (rowMajor ? res.beforeNoGc : res.afterNoGc).recordMs(t1 - t0);
+  }
+  return res;
+}
+
+function reportCoarseAssemble(res: CoarseAssembleResult): Record<string, number> {
+  const { after, before, afterNoGc, beforeNoGc } = res;
+  const ratio = (name: string, b: LatencyRecorder, a: LatencyRecorder) => ({
+    case: name,
+    p50: b.pMs(50) / a.pMs(50),
+    p99: b.pMs(99) / a.pMs(99),
+    p999: b.pMs(99.9) / a.pMs(99.9),
+    n: a.count,
+  });
+  printTable(`coarse-shaped assemble: ${res.rows} candidates × ${res.width} columns, random rows of a 1M × 32 matrix (ms)`, [
+    row('before: assembleRowMajor', before),
+    row('after: assemble', after),
+    ratio('ratio before ÷ after', before, after),
+    row('before, samples without GC', beforeNoGc),
+    row('after, samples without GC', afterNoGc),
+    ratio('ratio without GC', beforeNoGc, afterNoGc),
+  ]);
+  return {
+    coarseAssembleCandidates: res.rows,
+    coarseAssembleP50Ms: after.pMs(50),
+    coarseAssembleP99Ms: after.pMs(99),
+    coarseAssembleRowMajorP50Ms: before.pMs(50),
+    coarseAssembleRowMajorP99Ms: before.pMs(99),
+    coarseAssembleSpeedupP50: before.pMs(50) / after.pMs(50),
+    coarseAssembleSpeedupP99: before.pMs(99) / after.pMs(99),
+    coarseAssembleNoGcP99Ms: afterNoGc.pMs(99),
+    coarseAssembleRowMajorNoGcP99Ms: beforeNoGc.pMs(99),
+    coarseAssembleGcHitSamples: after.count - afterNoGc.count,
+    coarseAssembleRowMajorGcHitSamples: before.count - beforeNoGc.count,
+  };
+}
+
 async function main(): Promise<void> {
+  if (flags.only === 'coarseAssemble') {
+    const metrics = reportCoarseAssemble(await coarseAssemble(COARSE_ASSEMBLE_ITERS));
+    console.log(`wrote ${writeResult('rank-coarse-assemble', { iters: COARSE_ASSEMBLE_ITERS, spec: 'video-platform coarse' }, metrics)}`);
+    return;
+  }
   const store = new InProcessFeatureSource();
   const fineModel = await OnnxModel.load(fineMlp.bytes, fineSpec, { version: 'fine-bench' });
   const fine = new MultiTaskRanker({ model: fineModel, assembler, heads });
@@ -304,6 +521,9 @@ async function main(): Promise<void> {
   await pool.close();
   await Promise.all([fineModel.release(), coarseModel.release()]);
 
+  // 5. coarse-shaped assemble, last: its 128 MB matrix is not around for the cases above
+  const coarseAsm = await coarseAssemble(COARSE_ASSEMBLE_ITERS);
+
   printTable('rank: latency (ms)', [
     row('assemble 200×' + F, asm),
     row('fine 200 inline (assemble+run)', fineInline.lat),
@@ -338,6 +558,7 @@ async function main(): Promise<void> {
       failed: loadPool.failed,
     },
   ]);
+  const coarseAsmMetrics = reportCoarseAssemble(coarseAsm);
   const ratio = at1000.lat.pMs(99) / at200.lat.pMs(99);
   console.log(`\ncoarseSavingsRatio (fetch+fine p99 at 1000 ÷ coarse+fetch+fine p99 at 200) = ${ratio.toFixed(2)}`);
   const file = writeResult(
@@ -379,6 +600,7 @@ async function main(): Promise<void> {
       loadPoolP50Ms: loadPool.lat.pMs(50),
       loadPoolP99Ms: loadPool.lat.pMs(99),
       loadPoolLoopDelayP99Ms: loadPool.loopDelay.p99,
+      ...coarseAsmMetrics,
     },
   );
   console.log(`wrote ${file}`);

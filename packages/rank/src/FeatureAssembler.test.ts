@@ -1,16 +1,18 @@
 import {
   columnarFeatureBatch,
+  type Candidate,
   featureRowsFromColumns,
   type FeatureBatch,
   type FeatureColumn,
   type FeatureRow,
   type FeatureValue,
   type MissingReason,
+  type RecRequest,
 } from '@recspine/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FeatureAssembler } from './FeatureAssembler.js';
-import type { FeatureAssemblerSpec } from './FeatureSpec.js';
+import type { FeatureAssemblerSpec, FeatureRef, FeatureSpec, Normalization } from './FeatureSpec.js';
 import { fnv1a32 } from './internal/hash.js';
 import { makeCandidate, makeCtx } from './testing/fixtures.js';
 
@@ -178,6 +180,20 @@ describe('FeatureAssembler', () => {
         { kind: 'dot', name: 'aff', a: { from: 'user', key: 'uemb' }, b: { from: 'item', key: 'emb' } },
       ],
     };
+
+    it('treats an idList count normalised past float32 as malformed: default + indicator, never Infinity', () => {
+      const a = new FeatureAssembler({
+        maxBatch: 2,
+        features: [
+          { kind: 'idList', name: 'n', from: 'item', key: 'tags', encoding: 'count', normalize: { kind: 'zscore', mean: 0, std: 1e-39 } },
+        ],
+      });
+      const lease = a.assemble({ batch: batch({}, [{ tags: ['a', 'b'] }, { tags: [] }]), ctx: makeCtx() });
+      expect(Array.from(lease.data).every(Number.isFinite)).toBe(true);
+      expect(row(a, lease.data, 0)).toEqual({ n: 0, n__missing: 1 }); // 2 / 1e-39 overflows float32
+      expect(row(a, lease.data, 1)).toEqual({ n: 0, n__missing: 0 }); // 0 / 1e-39 = 0 is fine
+      expect(lease.malformed).toBe(1);
+    });
 
     it('encodes present values and turns absent ones into default + missing indicator', () => {
       const a = new FeatureAssembler(spec);
@@ -538,6 +554,395 @@ describe('FeatureAssembler', () => {
           { numRuns: 400 },
         );
       });
+    });
+  });
+
+  describe('assemble (candidate path: feature by feature)', () => {
+    /** The float32 bit patterns: bit-identical means equal here (−0 ≠ 0, NaN payloads count). */
+    const bits = (d: Float32Array): number[] => Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length));
+    const NOW = Date.UTC(2024, 5, 1, 9);
+
+    // ---- values: mostly well-formed, with every malformed shape the encoders must reject
+    const junk = fc.constantFrom<unknown>(null, true, false, 'x', '', [], ['a', 'b'], [1, 2], {}, new Float64Array(2), Symbol.for('s'), 7n);
+    const num = fc.oneof(
+      { arbitrary: fc.double({ min: -1e3, max: 1e3, noNaN: true }), weight: 6 },
+      { arbitrary: fc.constantFrom(NaN, Infinity, -Infinity, 1e40, -1e40, 0, -0, 1e308, 5e-324), weight: 2 },
+      { arbitrary: fc.double(), weight: 1 },
+    );
+    const f32 = (n: number): fc.Arbitrary<Float32Array> =>
+      fc
+        .array(
+          fc.oneof(
+            { arbitrary: fc.float({ noNaN: true, noDefaultInfinity: true, min: -10, max: 10 }), weight: 20 },
+            { arbitrary: fc.constantFrom(NaN, Infinity, 3e38), weight: 1 },
+          ),
+          { minLength: n, maxLength: n },
+        )
+        .map((xs) => Float32Array.from(xs));
+    /** An embedding-like value: Float32Arrays (own buffer or a view into a larger one) of `dim`, else anything. */
+    const emb = (dim: number): fc.Arbitrary<unknown> =>
+      fc.oneof(
+        { arbitrary: f32(dim), weight: 12 },
+        {
+          arbitrary: f32(dim).map((a) => {
+            const big = new Float32Array(dim + 3);
+            big.set(a, 1);
+            return big.subarray(1, 1 + dim);
+          }),
+          weight: 4,
+        },
+        // wrong lengths, one off either way (a longer one must not pass as its prefix)
+        { arbitrary: fc.constantFrom(0, dim - 1, dim + 1, dim + 2).chain(f32), weight: 2 },
+        { arbitrary: fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: dim, maxLength: dim }), weight: 1 },
+        { arbitrary: junk, weight: 1 },
+        { arbitrary: fc.constant(undefined), weight: 1 },
+      );
+    const attrVal = fc.oneof(
+      { arbitrary: num, weight: 8 },
+      { arbitrary: fc.boolean(), weight: 1 },
+      { arbitrary: junk, weight: 1 },
+      { arbitrary: fc.constant(undefined), weight: 2 },
+    );
+    const str = fc.oneof(
+      { arbitrary: fc.constantFrom('en', 'pt', 'music', 'news', '3'), weight: 8 },
+      { arbitrary: num, weight: 1 },
+      { arbitrary: junk, weight: 1 },
+      { arbitrary: fc.constant(undefined), weight: 1 },
+    );
+    const tags = fc.oneof(
+      fc.array(fc.constantFrom('a', 'b', 'c', 'ü', '😀'), { maxLength: 4 }),
+      fc.array(fc.oneof(fc.string({ maxLength: 3 }), fc.integer()), { maxLength: 3 }),
+      junk,
+      fc.constant(undefined),
+    );
+    const meta = (dim: number): fc.Arbitrary<unknown> =>
+      fc.record(
+        {
+          language: str,
+          category: str,
+          creatorId: str,
+          publishedAtMs: fc.oneof(
+            { arbitrary: fc.double({ min: NOW - 1e10, max: NOW + 1e9, noNaN: true }), weight: 8 },
+            { arbitrary: num, weight: 1 },
+            { arbitrary: fc.constantFrom<unknown>(undefined, null, 'x'), weight: 1 },
+          ),
+          embedding: emb(dim),
+          attributes: fc.oneof(
+            {
+              arbitrary: fc.record({ x: attrVal, y: attrVal, v: emb(dim), c: str, tags }, { requiredKeys: ['x', 'y'] }),
+              weight: 9,
+            },
+            { arbitrary: fc.constantFrom<unknown>(undefined, null), weight: 1 },
+          ),
+        },
+        { requiredKeys: ['language', 'embedding', 'attributes'] },
+      );
+    const candidate = (dim: number): fc.Arbitrary<Candidate> =>
+      fc
+        .record({
+          retrievalScore: num,
+          coarseScore: fc.option(num, { nil: undefined }),
+          sources: fc.subarray(['pop', 'twoTower', 'fresh'], { minLength: 1 }),
+          scores: fc.array(num, { minLength: 3, maxLength: 3 }),
+          meta: fc.option(meta(dim), { nil: undefined, freq: 8 }),
+        })
+        .map(({ retrievalScore, coarseScore, sources, scores, meta: m }) => ({
+          itemId: 'i',
+          score: 0,
+          retrievalScore,
+          sources,
+          sourceScores: scores.slice(0, sources.length),
+          ...(coarseScore === undefined ? {} : { coarseScore }),
+          ...(m === undefined ? {} : { meta: m as Candidate['meta'] }),
+        }));
+    const itemRow = (dim: number): fc.Arbitrary<FeatureRow> =>
+      fc
+        .record({ emb: emb(dim), x: attrVal, c: str, tags }, { requiredKeys: [] })
+        .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as FeatureRow);
+
+    // ---- specs: every kind, every source, with normalisation, clip, defaults, indicators, groups
+    const CAND_KEYS = [
+      'retrievalScore',
+      'coarseScore',
+      'sourceCount',
+      'source:pop',
+      'inSource:twoTower',
+      'meta.embedding',
+      'meta.category',
+      'meta.creatorId',
+      'meta.language',
+      'meta.ageHours',
+      'meta.attributes.x',
+      'meta.attributes.y',
+      'meta.attributes.v',
+      'meta.attributes.c',
+      'meta.attributes.tags',
+      'meta.attributes.nope',
+    ];
+    const ref: fc.Arbitrary<FeatureRef> = fc.oneof(
+      { arbitrary: fc.constantFrom(...CAND_KEYS).map((key): FeatureRef => ({ from: 'candidate', key })), weight: 8 },
+      {
+        arbitrary: fc
+          .constantFrom('language', 'hasUser', 'hourOfDay', 'attributes.x', 'attributes.c')
+          .map((key): FeatureRef => ({ from: 'context', key })),
+        weight: 1,
+      },
+      { arbitrary: fc.constantFrom('userEmbedding', 'x', 'lang').map((key): FeatureRef => ({ from: 'state', key })), weight: 1 },
+      { arbitrary: fc.constantFrom('uemb', 'x', 'c').map((key): FeatureRef => ({ from: 'user', key })), weight: 1 },
+      { arbitrary: fc.constantFrom('emb', 'x', 'c', 'tags').map((key): FeatureRef => ({ from: 'item', key })), weight: 1 },
+    );
+    const vecRef: fc.Arbitrary<FeatureRef> = fc.oneof(
+      { arbitrary: fc.constant<FeatureRef>({ from: 'candidate', key: 'meta.embedding' }), weight: 6 },
+      { arbitrary: fc.constant<FeatureRef>({ from: 'state', key: 'userEmbedding' }), weight: 6 },
+      { arbitrary: ref, weight: 2 },
+    );
+    const matchRef: fc.Arbitrary<FeatureRef> = fc.oneof(
+      { arbitrary: fc.constant<FeatureRef>({ from: 'context', key: 'language' }), weight: 4 },
+      {
+        arbitrary: fc
+          .constantFrom('meta.language', 'meta.category', 'meta.creatorId')
+          .map((key): FeatureRef => ({ from: 'candidate', key })),
+        weight: 4,
+      },
+      { arbitrary: ref, weight: 2 },
+    );
+    const finite = fc.double({ min: -5, max: 5, noNaN: true });
+    /** `tiny`: a std that overflows float32 after normalising (numeric / dot must treat it as malformed). */
+    const normalization = (tiny: boolean): fc.Arbitrary<Normalization | undefined> =>
+      fc.oneof(
+        fc.constant(undefined),
+        fc.record({
+          kind: fc.constant('zscore' as const),
+          mean: fc.double({ min: -10, max: 10, noNaN: true }),
+          std: tiny
+            ? fc.oneof(fc.double({ min: 1e-3, max: 10, noNaN: true }), fc.constant(1e-38))
+            : fc.double({ min: 1e-3, max: 10, noNaN: true }),
+        }),
+        fc
+          .tuple(fc.double({ min: -10, max: 10, noNaN: true }), fc.double({ min: 1e-3, max: 10, noNaN: true }))
+          .map(([min, w]): Normalization => ({ kind: 'minmax', min, max: min + w })),
+        fc.constant<Normalization>({ kind: 'log1p' }),
+      );
+    const normalize = normalization(true);
+    // idList `count` gets the overflowing std too: its encode treats a count normalised past
+    // float32 as malformed (it used to write ±Infinity).
+    const countNormalize = normalization(true);
+    const clip = fc.option(
+      fc
+        .tuple(fc.oneof(finite, fc.constant(-Infinity)), fc.oneof(finite, fc.constant(Infinity)))
+        .map(([a, b]): [number, number] => (a <= b ? [a, b] : [b, a])),
+      { nil: undefined },
+    );
+    const common = fc.record({
+      missingIndicator: fc.option(fc.boolean(), { nil: undefined }),
+      group: fc.option(fc.constantFrom('g1', 'g2'), { nil: undefined }),
+    });
+    const feature: fc.Arbitrary<Omit<FeatureSpec, 'name'>> = fc.oneof(
+      {
+        arbitrary: fc
+          .tuple(common, ref, normalize, clip, fc.option(finite, { nil: undefined }))
+          .map(([b, r, n, c, d]) => ({ kind: 'numeric' as const, ...b, ...r, normalize: n, clip: c, default: d })),
+        weight: 6,
+      },
+      {
+        arbitrary: fc
+          .tuple(common, vecRef, vecRef, fc.boolean(), normalize, clip, fc.option(finite, { nil: undefined }))
+          .map(([b, x, y, cosine, n, c, d]) => ({ kind: 'dot' as const, ...b, a: x, b: y, cosine, normalize: n, clip: c, default: d })),
+        weight: 4,
+      },
+      {
+        arbitrary: fc
+          .tuple(common, matchRef, matchRef, fc.option(finite, { nil: undefined }))
+          .map(([b, x, y, d]) => ({ kind: 'match' as const, ...b, a: x, b: y, default: d })),
+        weight: 3,
+      },
+      {
+        arbitrary: fc
+          .tuple(common, vecRef, fc.integer({ min: 1, max: 4 }), fc.option(finite, { nil: undefined }))
+          .map(([b, r, dim, d]) => ({ kind: 'vector' as const, ...b, ...r, dim, default: d })),
+        weight: 1,
+      },
+      {
+        arbitrary: fc
+          .tuple(
+            common,
+            ref,
+            fc.uniqueArray(fc.constantFrom('en', 'pt', 'music', 'news', '3', 'x'), { minLength: 1 }),
+            fc.constantFrom('onehot' as const, 'index' as const),
+            fc.option(finite, { nil: undefined }),
+          )
+          .map(([b, r, vocabulary, encoding, d]) => ({ kind: 'category' as const, ...b, ...r, vocabulary, encoding, default: d })),
+        weight: 1,
+      },
+      {
+        arbitrary: fc
+          .tuple(common, ref, fc.constantFrom('count' as const, 'hashedBag' as const), fc.integer({ min: 1, max: 5 }), countNormalize)
+          .map(([b, r, encoding, buckets, n]) => ({ kind: 'idList' as const, ...b, ...r, encoding, buckets, normalize: n })),
+        weight: 1,
+      },
+    );
+
+    /** A spec, a pool of candidates/item rows and per-row picks from it (cheap long inputs), context, state. */
+    const world = (rows: { min: number; max: number }) =>
+      fc.integer({ min: 1, max: 4 }).chain((dim) =>
+        fc.record({
+          features: fc.array(feature, { minLength: 1, maxLength: 8 }),
+          pool: fc.array(candidate(dim), { minLength: 1, maxLength: 8 }),
+          items: fc.array(itemRow(dim), { minLength: 1, maxLength: 4 }),
+          picks: fc.array(fc.nat(), { minLength: rows.min, maxLength: rows.max }),
+          userEmbedding: emb(dim),
+          stateX: attrVal,
+          stateLang: str,
+          language: str,
+          hasUser: fc.boolean(),
+          ctxAttrs: fc.record({ x: attrVal, c: str }),
+          user: fc.record({ uemb: emb(dim), x: attrVal, c: str }, { requiredKeys: [] }),
+          batch: fc.constantFrom('none', 'rows'),
+          missingGroups: fc.subarray(['g1', 'g2']),
+        }),
+      );
+
+    const property = (rows: { min: number; max: number }, numRuns: number): void => {
+      fc.assert(
+        fc.property(world(rows), (w) => {
+          const spec: FeatureAssemblerSpec = {
+            maxBatch: 1024,
+            features: w.features.map((f, i) => ({ ...f, name: `f${i}` }) as FeatureSpec),
+          };
+          const a = new FeatureAssembler(spec);
+          const candidates = w.picks.map((p) => w.pool[p % w.pool.length] as Candidate);
+          const state = new Map<string, unknown>();
+          if (w.userEmbedding !== undefined) state.set('userEmbedding', w.userEmbedding);
+          if (w.stateX !== undefined) state.set('x', w.stateX);
+          if (w.stateLang !== undefined) state.set('lang', w.stateLang);
+          const context = { nowMs: NOW, language: w.language, attributes: w.ctxAttrs } as unknown as RecRequest['context'];
+          const ctx = makeCtx({ state, request: { context, ...(w.hasUser ? {} : { userId: undefined }) } });
+          const batch: FeatureBatch | undefined =
+            w.batch === 'none'
+              ? undefined
+              : {
+                  userId: 'u1',
+                  itemIds: candidates.map((_, i) => `i${i}`),
+                  user: w.user as FeatureRow,
+                  items: w.picks.map((p) => w.items[p % w.items.length] as FeatureRow),
+                  missingGroups: new Map(w.missingGroups.map((g) => [g, 'timeout' as MissingReason])),
+                };
+          const input = { candidates, ctx, ...(batch === undefined ? {} : { batch }) };
+          const got = a.assemble(input);
+          const want = a.assembleRowMajor(input);
+          try {
+            expect(bits(got.data)).toEqual(bits(want.data));
+            expect([got.missing, got.malformed]).toEqual([want.missing, want.malformed]);
+            for (const v of got.data) expect(Number.isFinite(v)).toBe(true);
+          } finally {
+            got.release();
+            want.release();
+          }
+        }),
+        { numRuns },
+      );
+    };
+
+    it('writes the same bits, missing and malformed counts as the row-major loop (property)', () => {
+      property({ min: 0, max: 24 }, 600);
+    });
+
+    it('does so across row blocks and 8-row dot groups (property, long inputs)', () => {
+      property({ min: 250, max: 700 }, 40);
+    });
+
+    it('matches the row-major loop on the video-platform coarse spec, 8-row dot groups included', () => {
+      const spec: FeatureAssemblerSpec = {
+        maxBatch: 4096,
+        features: [
+          {
+            kind: 'dot',
+            name: 'cross.two_tower',
+            a: { from: 'state', key: 'userEmbedding' },
+            b: { from: 'candidate', key: 'meta.embedding' },
+            group: 'retrieval',
+          },
+          {
+            kind: 'numeric',
+            name: 'candidate.age',
+            from: 'candidate',
+            key: 'meta.ageHours',
+            normalize: { kind: 'log1p' },
+            missingIndicator: false,
+          },
+          {
+            kind: 'numeric',
+            name: 'catalog.log1p_impressions',
+            from: 'candidate',
+            key: 'meta.attributes.imp',
+            normalize: { kind: 'zscore', mean: 4.99, std: 1.36 },
+          },
+          {
+            kind: 'numeric',
+            name: 'catalog.smoothed_ctr',
+            from: 'candidate',
+            key: 'meta.attributes.ctr',
+            normalize: { kind: 'zscore', mean: 0.0512, std: 0.0341 },
+            missingIndicator: false,
+          },
+          {
+            kind: 'match',
+            name: 'cross.context_language_match',
+            a: { from: 'context', key: 'language' },
+            b: { from: 'candidate', key: 'meta.language' },
+            missingIndicator: false,
+          },
+        ],
+      };
+      const a = new FeatureAssembler(spec);
+      const matrix = Float32Array.from({ length: 64 * 32 }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+      const cands = Array.from({ length: 1003 }, (_, r) => {
+        const i = (r * 37) % 64;
+        // every 97th row breaks its 8-row group (missing / short / long / plain-array embedding, NaN attribute)
+        const embedding =
+          r % 97 === 5
+            ? undefined
+            : r % 97 === 6
+              ? matrix.subarray(0, 31)
+              : r % 97 === 9
+                ? matrix.subarray(i * 32, i * 32 + 33)
+                : matrix.subarray(i * 32, (i + 1) * 32);
+        const attributes = { imp: r % 97 === 7 ? NaN : r / 100, ctr: r % 89 === 3 ? 'x' : (r % 13) / 100 };
+        return makeCandidate(`i${r}`, {
+          meta: {
+            language: r % 3 ? 'en' : 'pt',
+            publishedAtMs: NOW - r * 3_600_000,
+            ...(embedding === undefined ? {} : { embedding }),
+            ...(r % 97 === 8 ? ({ embedding: [1, 2, 3] } as never) : {}),
+            attributes,
+          },
+        });
+      });
+      const ctx = makeCtx({
+        state: new Map([['userEmbedding', Float32Array.from({ length: 32 }, (_, k) => Math.cos(k))]]),
+        request: { context: { nowMs: NOW, language: 'en' } },
+      });
+      const got = a.assemble({ candidates: cands, ctx });
+      const want = a.assembleRowMajor({ candidates: cands, ctx });
+      expect(bits(got.data)).toEqual(bits(want.data));
+      expect([got.missing, got.malformed]).toEqual([want.missing, want.malformed]);
+      expect(got.malformed).toBeGreaterThan(0);
+      expect(row(a, got.data, 10)['cross.two_tower']).toBeCloseTo(
+        Array.from({ length: 32 }, (_, k) => Math.fround(Math.cos(k)) * (matrix[((10 * 37) % 64) * 32 + k] as number)).reduce(
+          (x, y) => x + y,
+        ),
+        4,
+      );
+      got.release();
+      want.release();
+      // a missing group: every row missing, nothing resolved
+      const lease = a.assemble({
+        candidates: cands,
+        ctx,
+        batch: { userId: 'u1', itemIds: [], user: {}, items: [], missingGroups: new Map([['retrieval', 'timeout' as MissingReason]]) },
+      });
+      expect(row(a, lease.data, 3)['cross.two_tower__missing']).toBe(1);
+      lease.release();
     });
   });
 });

@@ -28,11 +28,31 @@ export interface CompiledRef {
   readonly online: boolean;
   /** Needs the candidates array. */
   readonly needsCandidates: boolean;
+  /**
+   * `candidate` references: the field `resolve` reads, so the assembler's specialised loops can
+   * read it inline (same expression) instead of calling `resolve` per row. Absent otherwise.
+   */
+  readonly candidateKey?: CandidateKey;
 }
+
+/**
+ * The candidate fields read inline by the assembler's specialised loops (`FeatureAssembler`);
+ * `source:` / `inSource:` keys have none (they go through `resolve`).
+ */
+export type CandidateKey =
+  | { readonly kind: 'retrievalScore' | 'coarseScore' | 'sourceCount' | 'ageHours' | 'embedding' }
+  | { readonly kind: 'category' | 'creatorId' | 'language' }
+  | { readonly kind: 'attribute'; readonly name: string };
 
 const HOUR_MS = 3_600_000;
 
-function attr(v: unknown): FeatureValue | undefined {
+/** `meta.ageHours`: hours since `publishedAtMs` (≥ 0), or `undefined` without a publish time. */
+export function ageHours(publishedAtMs: number | undefined, nowMs: number): number | undefined {
+  return publishedAtMs === undefined ? undefined : Math.max(0, (nowMs - publishedAtMs) / HOUR_MS);
+}
+
+/** `meta.attributes.<k>` / `context.attributes.<k>` / state values → a feature value (booleans → 1/0). */
+export function attr(v: unknown): FeatureValue | undefined {
   if (typeof v === 'number' || typeof v === 'string') return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (v instanceof Float32Array) return v;
@@ -66,10 +86,17 @@ export function compileRef(ref: FeatureRef): CompiledRef | string {
     case 'candidate': {
       const cand = (env: Env, row: number): Candidate | undefined => env.cands?.[row];
       let resolve: Resolver;
-      if (key === 'retrievalScore') resolve = (env, row) => cand(env, row)?.retrievalScore;
-      else if (key === 'coarseScore') resolve = (env, row) => cand(env, row)?.coarseScore;
-      else if (key === 'sourceCount') resolve = (env, row) => cand(env, row)?.sources.length;
-      else if (key.startsWith('source:') && key.length > 7) {
+      let candidateKey: CandidateKey | undefined;
+      if (key === 'retrievalScore') {
+        resolve = (env, row) => cand(env, row)?.retrievalScore;
+        candidateKey = { kind: key };
+      } else if (key === 'coarseScore') {
+        resolve = (env, row) => cand(env, row)?.coarseScore;
+        candidateKey = { kind: key };
+      } else if (key === 'sourceCount') {
+        resolve = (env, row) => cand(env, row)?.sources.length;
+        candidateKey = { kind: key };
+      } else if (key.startsWith('source:') && key.length > 7) {
         const src = key.slice(7);
         resolve = (env, row) => {
           const cd = cand(env, row);
@@ -83,22 +110,29 @@ export function compileRef(ref: FeatureRef): CompiledRef | string {
           const cd = cand(env, row);
           return cd === undefined ? undefined : cd.sources.includes(src) ? 1 : 0;
         };
-      } else if (key === 'meta.embedding') resolve = (env, row) => cand(env, row)?.meta?.embedding;
-      else if (key === 'meta.category') resolve = (env, row) => cand(env, row)?.meta?.category;
-      else if (key === 'meta.creatorId') resolve = (env, row) => cand(env, row)?.meta?.creatorId;
-      else if (key === 'meta.language') resolve = (env, row) => cand(env, row)?.meta?.language;
-      else if (key === 'meta.ageHours') {
-        resolve = (env, row) => {
-          const p = cand(env, row)?.meta?.publishedAtMs;
-          return p === undefined ? undefined : Math.max(0, (env.nowMs - p) / HOUR_MS);
-        };
+      } else if (key === 'meta.embedding') {
+        resolve = (env, row) => cand(env, row)?.meta?.embedding;
+        candidateKey = { kind: 'embedding' };
+      } else if (key === 'meta.category') {
+        resolve = (env, row) => cand(env, row)?.meta?.category;
+        candidateKey = { kind: 'category' };
+      } else if (key === 'meta.creatorId') {
+        resolve = (env, row) => cand(env, row)?.meta?.creatorId;
+        candidateKey = { kind: 'creatorId' };
+      } else if (key === 'meta.language') {
+        resolve = (env, row) => cand(env, row)?.meta?.language;
+        candidateKey = { kind: 'language' };
+      } else if (key === 'meta.ageHours') {
+        resolve = (env, row) => ageHours(cand(env, row)?.meta?.publishedAtMs, env.nowMs);
+        candidateKey = { kind: 'ageHours' };
       } else if (key.startsWith('meta.attributes.') && key.length > 16) {
         const k = key.slice(16);
         resolve = (env, row) => attr(cand(env, row)?.meta?.attributes?.[k]);
+        candidateKey = { kind: 'attribute', name: k };
       } else {
         return `unknown candidate key ${key} (retrievalScore, coarseScore, sourceCount, source:<name>, inSource:<name>, meta.embedding, meta.category, meta.creatorId, meta.language, meta.ageHours, meta.attributes.<k>)`;
       }
-      return { resolve, rowConstant: false, online: false, needsCandidates: true };
+      return { resolve, rowConstant: false, online: false, needsCandidates: true, candidateKey };
     }
     default:
       return `unknown source ${String((ref as { from: unknown }).from)} (user, item, candidate, context, state)`;
