@@ -330,9 +330,11 @@ class RequestRun {
   private orderedBy: OrderedBy = 'retrieval';
   private skipOptional = false;
   private chainApplied = false;
-  /** The coarse stage kept its top `keep` by a partial selection: the trimmed tail is unsorted. */
+  /**
+   * The coarse stage kept its top `keep` by a partial selection (see applyScores): the trimmed tail
+   * is in input order, sorted only if a short slate backfills from it.
+   */
   private partial = false;
-  private tailSorted = true;
   private retrievedCount = 0;
   private afterCoarse = 0;
 
@@ -465,9 +467,6 @@ class RequestRun {
       tail = cands.slice(keep);
       cands = cands.slice(0, keep);
     }
-    // After a partial selection (see applyScores) the tail is in input order: sorted only if a short
-    // slate ever backfills from it.
-    this.tailSorted = !this.partial;
     this.afterCoarse = cands.length;
 
     // ---- 3. features + 4. fine rank ----
@@ -763,7 +762,7 @@ class RequestRun {
     // a short slate (availability first); slots whose re-rankers make hard promises (caps) can set
     // `backfillFromTail: false` so a re-ranker's deliberate drops are never undone.
     if ((!this.chainApplied || plan.backfillFromTail) && slate.length < limit) {
-      if (!this.tailSorted) (tail as Candidate[]).sort(byScoreDesc);
+      if (this.partial) (tail as Candidate[]).sort(byScoreDesc);
       take(tail);
     }
     this.time('policy', t);

@@ -245,12 +245,28 @@ function fillRows(data: Float32Array, template: Float32Array, rows: number, widt
   for (let filled = width; filled < total; filled *= 2) data.copyWithin(filled, 0, Math.min(filled, total - filled));
 }
 
+/** A missing cell: counted, its indicator set; the cell keeps the template's default. */
+function markMissing(c: Compiled, data: Float32Array, base: number, n: Counts): void {
+  n.missing++;
+  if (c.indicator >= 0) data[base + c.indicator] = 1;
+}
+
+/**
+ * A numeric cell from {@link encodeNumber}'s result: written, or (NaN) counted malformed with its
+ * indicator set — the cell still holds the template's default, as the row-major restore leaves it.
+ */
+function putNumber(c: Compiled, x: number, data: Float32Array, base: number, n: Counts): void {
+  if (x === x) data[base + c.offset] = x;
+  else {
+    n.malformed++;
+    if (c.indicator >= 0) data[base + c.indicator] = 1;
+  }
+}
+
 /** One cell of a per-row feature, as the row-major loop writes it (the generic loop and the rare cases). */
 function put(c: Compiled, v: FeatureValue | undefined, data: Float32Array, base: number, defaults: Float32Array, n: Counts): void {
-  if (v === undefined) {
-    n.missing++;
-    if (c.indicator >= 0) data[base + c.indicator] = 1;
-  } else if (!c.encode(v, data, base + c.offset)) {
+  if (v === undefined) markMissing(c, data, base, n);
+  else if (!c.encode(v, data, base + c.offset)) {
     n.malformed++;
     data.set(defaults.subarray(c.offset, c.offset + c.width), base + c.offset);
     if (c.indicator >= 0) data[base + c.indicator] = 1;
@@ -311,16 +327,9 @@ function fillCandidateNumerics(
       else if (key.kind === 'coarseScore') v = cd?.coarseScore;
       else v = cd?.sources.length;
       if (typeof v === 'number') {
-        const x = encodeNumber(f.enc, v);
-        if (x === x) data[base + c.offset] = x;
-        else {
-          n.malformed++;
-          if (c.indicator >= 0) data[base + c.indicator] = 1;
-        }
-      } else if (v === undefined) {
-        n.missing++;
-        if (c.indicator >= 0) data[base + c.indicator] = 1;
-      } else put(c, c.resolve(env, r), data, base, defaults, n);
+        putNumber(c, encodeNumber(f.enc, v), data, base, n);
+      } else if (v === undefined) markMissing(c, data, base, n);
+      else put(c, c.resolve(env, r), data, base, defaults, n);
     }
   }
 }
@@ -338,21 +347,12 @@ function fillItemNumeric(
   defaults: Float32Array,
   n: Counts,
 ): void {
-  const { offset, indicator } = c;
   const items = env.batch?.items;
   for (let r = r0, base = r0 * width; r < r1; r++, base += width) {
     const v = items?.[r]?.[key];
-    if (typeof v === 'number') {
-      const x = encodeNumber(enc, v);
-      if (x === x) data[base + offset] = x;
-      else {
-        n.malformed++;
-        if (indicator >= 0) data[base + indicator] = 1;
-      }
-    } else if (v === undefined) {
-      n.missing++;
-      if (indicator >= 0) data[base + indicator] = 1;
-    } else put(c, c.resolve(env, r), data, base, defaults, n);
+    if (typeof v === 'number') putNumber(c, encodeNumber(enc, v), data, base, n);
+    else if (v === undefined) markMissing(c, data, base, n);
+    else put(c, c.resolve(env, r), data, base, defaults, n);
   }
 }
 
@@ -428,16 +428,9 @@ function dotCell(
   n: Counts,
 ): void {
   if (e instanceof Float32Array) {
-    const x = encodeNumber(enc, e.length !== u.length ? MALFORMED : cosine ? cosineF32(u, e) : dotF32(u, e));
-    if (x === x) data[base + c.offset] = x;
-    else {
-      n.malformed++;
-      if (c.indicator >= 0) data[base + c.indicator] = 1;
-    }
-  } else if (e === undefined) {
-    n.missing++;
-    if (c.indicator >= 0) data[base + c.indicator] = 1;
-  } else put(c, c.resolve(env, r), data, base, defaults, n);
+    putNumber(c, encodeNumber(enc, e.length !== u.length ? MALFORMED : cosine ? cosineF32(u, e) : dotF32(u, e)), data, base, n);
+  } else if (e === undefined) markMissing(c, data, base, n);
+  else put(c, c.resolve(env, r), data, base, defaults, n);
 }
 
 /**
@@ -465,7 +458,6 @@ function fillDot(
     fillGeneric(c, env, data, r0, r1, width, defaults, n);
     return;
   }
-  const { offset, indicator } = c;
   const dim = u.length;
   let r = r0;
   if (!cosine) {
@@ -497,14 +489,7 @@ function fillDot(
         e7.length === dim
       ) {
         dot8(u, e0, e1, e2, e3, e4, e5, e6, e7);
-        for (let i = 0, base = r * width; i < 8; i++, base += width) {
-          const x = encodeNumber(enc, DOTS[i] as number);
-          if (x === x) data[base + offset] = x;
-          else {
-            n.malformed++;
-            if (indicator >= 0) data[base + indicator] = 1;
-          }
-        }
+        for (let i = 0, base = r * width; i < 8; i++, base += width) putNumber(c, encodeNumber(enc, DOTS[i] as number), data, base, n);
       } else for (let i = r; i < r + 8; i++) dotCell(c, u, cosine, enc, cands[i]?.meta?.embedding, env, i, data, i * width, defaults, n);
     }
   }
@@ -541,10 +526,8 @@ function fillMatch(
   for (let r = r0, base = r0 * width; r < r1; r++, base += width) {
     const m = cands[r]?.meta;
     const b = field === 'language' ? m?.language : field === 'category' ? m?.category : m?.creatorId;
-    if (b === undefined) {
-      n.missing++;
-      if (indicator >= 0) data[base + indicator] = 1;
-    } else if (typeof b === 'string' && ka !== undefined) data[base + offset] = ka === b ? 1 : 0;
+    if (b === undefined) markMissing(c, data, base, n);
+    else if (typeof b === 'string' && ka !== undefined) data[base + offset] = ka === b ? 1 : 0;
     else put(c, c.resolve(env, r), data, base, defaults, n);
   }
 }
