@@ -36,6 +36,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags, printTable, writeResult } from '../../../bench/kit.js';
 import { runOpenLoop, type LoadInputs, type LoadResult } from './loadgen.js';
+import { withStallProbe, type StallReport } from './stallProbe.js';
 
 const flags = parseFlags();
 const mode = flags.mode ?? 'production';
@@ -204,13 +205,13 @@ async function main(): Promise<void> {
       return;
     }
 
-    const ladder: LoadResult[] = [];
-    const step = async (rate: number): Promise<LoadResult> => {
+    const ladder: Measured[] = [];
+    const step = async (rate: number): Promise<Measured> => {
       await waitIdle(base);
-      const r = await runOpenLoop({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
+      const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
       ladder.push(r);
       console.log(
-        `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, achieved ${r.achievedQps.toFixed(0)}, errors ${r.errors}`,
+        `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, achieved ${r.achievedQps.toFixed(0)}, errors ${r.errors}${stallNote(r.hostStalls)}`,
       );
       return r;
     };
@@ -241,9 +242,9 @@ async function main(): Promise<void> {
     }
     const capacity = lo;
     console.log(`capacity (p99 ≤ ${SLA_P99_MS} ms): ${capacity} QPS`);
-    const at = async (rate: number, seconds = stepSeconds * 2): Promise<LoadResult> => {
+    const at = async (rate: number, seconds = stepSeconds * 2): Promise<Measured> => {
       await waitIdle(base);
-      return runOpenLoop({ baseUrl: base, rate: Math.max(1, Math.round(rate)), seconds, inputs, seed: 7 });
+      return measured({ baseUrl: base, rate: Math.max(1, Math.round(rate)), seconds, inputs, seed: 7 });
     };
     const at50 = await at(capacity * 0.5);
     const at80 = await at(capacity * 0.8);
@@ -262,6 +263,8 @@ async function main(): Promise<void> {
         qps: at200.achievedQps,
         errors: at200.errors,
         degraded: at200.degraded,
+        serverP99: at200.serverTotal.p99,
+        maxStallMs: at200.hostStalls?.maxGapMs ?? '–',
       },
       {
         point: `50% (${Math.round(capacity * 0.5)})`,
@@ -271,6 +274,8 @@ async function main(): Promise<void> {
         qps: at50.achievedQps,
         errors: at50.errors,
         degraded: at50.degraded,
+        serverP99: at50.serverTotal.p99,
+        maxStallMs: at50.hostStalls?.maxGapMs ?? '–',
       },
       {
         point: `80% (${Math.round(capacity * 0.8)})`,
@@ -280,6 +285,8 @@ async function main(): Promise<void> {
         qps: at80.achievedQps,
         errors: at80.errors,
         degraded: at80.degraded,
+        serverP99: at80.serverTotal.p99,
+        maxStallMs: at80.hostStalls?.maxGapMs ?? '–',
       },
     ]);
     printTable(
@@ -321,7 +328,20 @@ async function main(): Promise<void> {
         serverRssBytes: rssBytes,
         startupSeconds: startupS,
         wallSeconds: (performance.now() - t0) / 1000,
-        ladder: ladder.map((r) => ({ rate: r.rate, p50: r.overall.p50, p99: r.overall.p99, achievedQps: r.achievedQps, errors: r.errors })),
+        serverP99MsAt200Qps: at200.serverTotal.p99,
+        serverP99MsAt80PctCapacity: at80.serverTotal.p99,
+        hostStalls: { at200: at200.hostStalls, at50: at50.hostStalls, at80: at80.hostStalls },
+        slowestAt80: at80.slowest,
+        ladder: ladder.map((r) => ({
+          rate: r.rate,
+          p50: r.overall.p50,
+          p99: r.overall.p99,
+          serverP99: r.serverTotal.p99,
+          achievedQps: r.achievedQps,
+          errors: r.errors,
+          maxStallMs: r.hostStalls?.maxGapMs,
+          stallsOver30Ms: r.hostStalls?.over30Ms,
+        })),
       },
     );
   } finally {
@@ -345,6 +365,20 @@ async function gcSeconds(url: string): Promise<Record<string, number>> {
     /* no metrics */
   }
   return out;
+}
+
+/** A load step's result with the host-stall report of the probe that ran beside it. */
+type Measured = LoadResult & { readonly hostStalls?: StallReport };
+
+/** One open-loop step with the stall probe alongside (see `stallProbe.ts`). */
+async function measured(opts: Parameters<typeof runOpenLoop>[0]): Promise<Measured> {
+  const { result, stalls } = await withStallProbe(opts.seconds, () => runOpenLoop(opts));
+  return stalls === undefined ? result : { ...result, hostStalls: stalls };
+}
+
+/** `, host stalls: max 76 ms, 2 over 30 ms` for a step's progress line. */
+function stallNote(s: StallReport | undefined): string {
+  return s === undefined ? '' : `, host stalls${s.realtime ? '' : ' (not realtime)'}: max ${s.maxGapMs} ms, ${s.over30Ms} over 30 ms`;
 }
 
 /** CPU seconds (user + system) of a process and all its descendants, from /proc (Linux). */
@@ -391,7 +425,7 @@ async function fixedRateSteps(
     const cpu0 = pid === undefined ? undefined : treeCpuSeconds(pid);
     const gc0 = await gcSeconds(base);
     const w0 = performance.now();
-    const r = await runOpenLoop({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
+    const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
     const wallS = (performance.now() - w0) / 1000;
     const cpuS = pid === undefined || cpu0 === undefined ? undefined : treeCpuSeconds(pid) - cpu0;
     const load = loadavg();
@@ -407,25 +441,40 @@ async function fixedRateSteps(
       p50: r.overall.p50,
       p99: r.overall.p99,
       p999: r.overall.p999,
+      serverP99: r.serverTotal.p99,
       errors: r.errors,
       degradedShare: r.ok > 0 ? Number((r.degraded / r.ok).toFixed(3)) : 0,
       cpuMsPerReq: cpuMsPerRequest === null ? '–' : Number(cpuMsPerRequest.toFixed(1)),
       serverCpuShare: cpuS === undefined ? '–' : Number((cpuS / wallS).toFixed(2)),
+      maxStallMs: r.hostStalls?.maxGapMs ?? '–',
       gcMsPerReq: Object.values(gcMsPerRequest).reduce((a, b) => a + b, 0),
       majorGcMsPerReq: gcMsPerRequest['major'] ?? 0,
       load1: Number((load[0] ?? 0).toFixed(1)),
     });
     results.push({ ...r, cpuSeconds: cpuS ?? null, wallSeconds: wallS, cpuMsPerRequest, gcMsPerRequest, loadAverage: load });
     console.log(
-      `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, CPU ${cpuMsPerRequest?.toFixed(1) ?? '–'} ms/request, load ${(load[0] ?? 0).toFixed(1)}`,
+      `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, CPU ${cpuMsPerRequest?.toFixed(1) ?? '–'} ms/request, load ${(load[0] ?? 0).toFixed(1)}${stallNote(r.hostStalls)}`,
     );
   }
   printTable(`fixed rates (${mode}, ${workers} worker(s), items ${items ?? 'world'})`, rows);
-  for (const [i, res] of results.entries())
+  for (const [i, res] of results.entries()) {
     printTable(
       `per stage p99 at ${rates[i]} QPS (ms)`,
       Object.entries((res as unknown as LoadResult).perStageP99Ms).map(([stage, p99]) => ({ stage, p99 })),
     );
+    printTable(
+      `slowest requests at ${rates[i]} QPS (client ms from the scheduled send; server ms inside the handler)`,
+      (res as unknown as LoadResult).slowest.map((x) => ({
+        ms: Number(x.ms.toFixed(1)),
+        serverMs: x.serverMs === undefined ? '–' : Number(x.serverMs.toFixed(1)),
+        slot: x.slot,
+        degraded: x.degraded ? 'yes' : 'no',
+        stages: Object.entries(x.stages)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', '),
+      })),
+    );
+  }
   writeResult(
     flags.name ?? 'load-fixed',
     { mode, preset, workers, stepSeconds, rates, itemsFlag: items ?? null, serverNodeArgs, loadgen: 'open-loop, same machine' },

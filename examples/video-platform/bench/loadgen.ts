@@ -42,7 +42,18 @@ export interface LoadResult {
   readonly overall: { p50: number; p99: number; p999: number; count: number };
   readonly perSlot: Record<string, { p50: number; p99: number; p999: number; count: number }>;
   readonly perStageP99Ms: Record<string, number>;
+  /**
+   * The server's own time per request (the response's `debug.timings.totalMs`): next to `overall`
+   * it separates time inside the pipeline from time spent before the handler ran (a busy event
+   * loop, the socket, the load generator itself).
+   */
+  readonly serverTotal: { p50: number; p99: number; p999: number; count: number };
+  /** The slowest requests (client ms, server ms, per-stage ms, slot, degraded), slowest first. */
+  readonly slowest: readonly { ms: number; serverMs?: number; slot: string; degraded: boolean; stages: Record<string, number> }[];
 }
+
+/** How many of the slowest requests a step keeps for its report. */
+const SLOWEST_KEPT = 8;
 
 export async function runOpenLoop(opts: {
   readonly baseUrl: string;
@@ -63,6 +74,8 @@ export async function runOpenLoop(opts: {
   const overall = new LatencyRecorder();
   const perSlot: Record<string, LatencyRecorder> = {};
   const perStage: Record<string, LatencyRecorder> = {};
+  const serverTotal = new LatencyRecorder();
+  const slowest: { ms: number; serverMs?: number; slot: string; degraded: boolean; stages: Record<string, number> }[] = [];
   let sent = 0,
     ok = 0,
     shed = 0,
@@ -117,10 +130,18 @@ export async function runOpenLoop(opts: {
             try {
               const j = JSON.parse(Buffer.concat(chunks).toString()) as {
                 degraded?: boolean;
-                debug?: { timings?: { stages?: Record<string, number> } };
+                debug?: { timings?: { totalMs?: number; stages?: Record<string, number> } };
               };
               if (j.degraded) degraded++;
-              for (const [st, v] of Object.entries(j.debug?.timings?.stages ?? {})) (perStage[st] ??= new LatencyRecorder()).recordMs(v);
+              const stages = j.debug?.timings?.stages ?? {};
+              for (const [st, v] of Object.entries(stages)) (perStage[st] ??= new LatencyRecorder()).recordMs(v);
+              const serverMs = j.debug?.timings?.totalMs;
+              if (serverMs !== undefined) serverTotal.recordMs(serverMs);
+              if (slowest.length < SLOWEST_KEPT || ms > (slowest[slowest.length - 1] as { ms: number }).ms) {
+                slowest.push({ ms, ...(serverMs === undefined ? {} : { serverMs }), slot, degraded: j.degraded === true, stages });
+                slowest.sort((a, b) => b.ms - a.ms);
+                slowest.length = Math.min(slowest.length, SLOWEST_KEPT);
+              }
             } catch {
               errors++;
             }
@@ -172,5 +193,7 @@ export async function runOpenLoop(opts: {
     overall: s(overall),
     perSlot: Object.fromEntries(Object.entries(perSlot).map(([k, v]) => [k, s(v)])),
     perStageP99Ms: Object.fromEntries(Object.entries(perStage).map(([k, v]) => [k, v.pMs(99)])),
+    serverTotal: s(serverTotal),
+    slowest,
   };
 }
