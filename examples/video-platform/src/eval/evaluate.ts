@@ -5,7 +5,7 @@ import type { RecRequest, StageContext } from '@recspine/core';
 import { offlineCtx } from '../train/assembleLogged.js';
 import type { ModelCard } from '../train/ModelCard.js';
 import type { ModelsHandle } from '../train/trainModels.js';
-import type { VideoRecommenderOptions } from '../serving/buildVideoRecommender.js';
+import type { HomepageQuotas, VideoRecommenderOptions } from '../serving/buildVideoRecommender.js';
 import { buildVideoRecommender } from '../serving/buildVideoRecommender.js';
 import type { WorldHandle } from '../world/generateWorld.js';
 import { groundTruth, newTruth, OBJECTIVE } from '../world/GroundTruth.js';
@@ -23,7 +23,10 @@ export interface EvalOptions {
   readonly maxUsers?: number;
   /** Size of the "truly engaged" set per user for recall: their top items by true expected objective. */
   readonly relevantPerUser?: number;
+  /** K of the per-source recall figures (two-tower @K, popularity @K; default 1000). */
   readonly retrieveK?: number;
+  /** Homepage quotas of the evaluated pipeline (default: the serving module's). */
+  readonly homepageQuotas?: Partial<HomepageQuotas>;
   readonly driftThreshold?: number;
   readonly progress?: boolean;
   /** Homepage re-rank settings passed to the serving module (defaults: its own). */
@@ -65,8 +68,12 @@ export interface SeedEval {
   readonly expectedGain: { readonly ndcg10: number; readonly popularityNdcg10: number; readonly degradedNdcg10: number };
   readonly twoTowerRecall1000: number;
   readonly popularityRecall1000: number;
-  /** Union of every source's list as configured in the pipeline (two-tower 1000 + popularity 1000 + fresh 300). */
+  /** Union of the homepage sources' lists with the quotas the pipeline serves ({@link SeedEval.portfolioQuotas}). */
   readonly portfolioRecall1000: number;
+  /** The homepage quotas behind `portfolioRecall1000` (two-tower, popularity, fresh, cold-start). */
+  readonly portfolioQuotas: HomepageQuotas;
+  /** The same union at two-tower K + popularity K + fresh 300 + cold-start 300 (the earlier, wider portfolio), for comparison. */
+  readonly widePortfolioRecall: number;
   readonly aucByHead: Readonly<Record<string, number>>;
   readonly degradedAucByHead: Readonly<Record<string, number>>;
   readonly coarseAuc: number;
@@ -105,7 +112,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     slaMs: 60_000,
     budgets: { retrieval: 20_000, coarse: 10_000, features: 10_000, fine: 10_000, rerank: 5_000 },
     breakers: { default: { kind: 'consecutive', threshold: 1_000_000 } },
-    retrieveK: K,
+    ...(opts.homepageQuotas === undefined ? {} : { homepageQuotas: opts.homepageQuotas }),
     seed: 7,
     ...(opts.exploreFraction === undefined ? {} : { exploreFraction: opts.exploreFraction }),
     ...(opts.mmrLambda === undefined ? {} : { mmrLambda: opts.mmrLambda }),
@@ -148,7 +155,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     popE: [] as number[],
     degE: [] as number[],
   };
-  const rec = { tt: [] as number[], pop: [] as number[], port: [] as number[] };
+  const rec = { tt: [] as number[], pop: [] as number[], port: [] as number[], wide: [] as number[] };
   let degradedOrdered = 0;
   let cold = 0;
   const diversity: number[] = [];
@@ -207,13 +214,16 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
       if ((data.itemPublishedS[pop[r] as number] as number) <= tS) popList.push(pop[r] as number);
     rec.tt.push(recall(ttList, relevant));
     rec.pop.push(recall(popList, relevant));
+    const hq = vr.homepageQuotas;
+    const [popK, fresh300, cold300] = [await ids(src.popular, ctx, K), await ids(src.fresh, ctx, 300), await ids(src.coldStart, ctx, 300)];
     const portfolio = [
-      ...ttList,
-      ...(await ids(src.popular, ctx, K)),
-      ...(await ids(src.fresh, ctx, 300)),
-      ...(await ids(src.coldStart, ctx, 300)),
+      ...(await ids(src.twoTower, ctx, hq.twoTower)),
+      ...(await ids(src.popular, ctx, hq.popular)),
+      ...(await ids(src.fresh, ctx, hq.fresh)),
+      ...(await ids(src.coldStart, ctx, hq.coldStart)),
     ];
     rec.port.push(recall(portfolio, relevant));
+    rec.wide.push(recall([...ttList, ...popK, ...fresh300, ...cold300], relevant));
 
     vr.simulateOutage('none');
     const res = await vr.recommender.recommend(request);
@@ -284,6 +294,8 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     twoTowerRecall1000: mean(rec.tt),
     popularityRecall1000: mean(rec.pop),
     portfolioRecall1000: mean(rec.port),
+    portfolioQuotas: vr.homepageQuotas,
+    widePortfolioRecall: mean(rec.wide),
     aucByHead: aucOf(card('fine')),
     degradedAucByHead: aucOf(card('degraded')),
     coarseAuc: aucOf(card('coarse'))['score'] ?? Number.NaN,

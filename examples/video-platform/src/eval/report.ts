@@ -69,13 +69,15 @@ export function markdownReport(evals: readonly SeedEval[], settings: Readonly<Re
     );
   lines.push('', '## Retrieval (recall of the top-100 true items)', '');
   lines.push(
-    '| seed | two-tower @1000 | popularity @1000 | portfolio (tt 1000 + pop 1000 + fresh 300 + cold-start 300) | two-tower/popularity |',
-    '|---|---|---|---|---|',
+    '| seed | two-tower @1000 | popularity @1000 | portfolio as served (quotas tt + pop + fresh + cold-start) | wide portfolio (tt 1000 + pop 1000 + fresh 300 + cold-start 300) | two-tower/popularity |',
+    '|---|---|---|---|---|---|',
   );
-  for (const e of evals)
+  for (const e of evals) {
+    const q = e.portfolioQuotas;
     lines.push(
-      `| ${e.seed} | ${f3(e.twoTowerRecall1000)} | ${f3(e.popularityRecall1000)} | ${f3(e.portfolioRecall1000)} | ${f3(checkTargets(e).recallVsPopularity)} |`,
+      `| ${e.seed} | ${f3(e.twoTowerRecall1000)} | ${f3(e.popularityRecall1000)} | ${f3(e.portfolioRecall1000)} (${q.twoTower} + ${q.popular} + ${q.fresh} + ${q.coldStart}) | ${f3(e.widePortfolioRecall)} | ${f3(checkTargets(e).recallVsPopularity)} |`,
     );
+  }
   lines.push('', '## AUC per head on the held-out window (fine / degraded)', '');
   lines.push('| seed | ctr | watch | report | satisfaction | coarse |', '|---|---|---|---|---|---|');
   for (const e of evals) {

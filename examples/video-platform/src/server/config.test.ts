@@ -43,6 +43,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ RECSPINE_SEMI_SPACE_MB: '64' }, []).semiSpaceMb).toBe(64);
     expect(loadConfig({}, ['--semiSpaceMb=0']).semiSpaceMb).toBe(0);
     expect(loadConfig({ KAFKA_MAX_WAIT_MS: '500' }, []).kafkaMaxWaitMs).toBe(500);
+    // 0 = the serving module's homepage quotas; otherwise a two-tower/popularity K of at least 10
+    expect(loadConfig({}, []).retrieveK).toBe(0);
+    expect(loadConfig({ RECSPINE_RETRIEVE_K: '0' }, []).retrieveK).toBe(0);
+    expect(loadConfig({}, ['--retrieveK', '800']).retrieveK).toBe(800);
+    expect(() => loadConfig({ RECSPINE_RETRIEVE_K: '5' }, [])).toThrow(expect.objectContaining({ code: 'RECSPINE_ERR_CONFIG' }));
   });
 
   it('passes the semi-space flag to the workers unless node already has one', () => {

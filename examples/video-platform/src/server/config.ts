@@ -67,7 +67,11 @@ export interface ServerConfig {
   readonly impressionLog: string;
   /** Candidates coarse rank passes on (the base of adaptive trimming). */
   readonly coarseKeep: number;
-  /** Items asked of the two-tower and popularity sources per request. */
+  /**
+   * Items asked of the homepage's two-tower and popularity sources per request; 0 (default) = the
+   * serving module's homepage quotas (`DEFAULT_HOMEPAGE_QUOTAS`: two-tower 600, popularity 200,
+   * fresh 100, cold-start 100 — about 1 000 candidates into coarse rank).
+   */
   readonly retrieveK: number;
   /** Serve the catalog padded to this many items (load tests at 1M); 0 = the world's own count. */
   readonly items: number;
@@ -149,7 +153,7 @@ const DEFAULTS: ServerConfig = {
   plannedSpikeCap: 1,
   impressionLog: '',
   coarseKeep: 200,
-  retrieveK: 500,
+  retrieveK: 0,
   items: 0,
   ann: 'auto',
   admin: false,
@@ -223,8 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
         c[k] = num(k, v, 1, 10_000);
         break;
       case 'coarseKeep':
-      case 'retrieveK':
         c[k] = num(k, v, 10, 10_000);
+        break;
+      case 'retrieveK':
+        c[k] = v === '0' ? 0 : num(k, v, 10, 10_000);
         break;
       case 'slaMs':
       case 'maxLoopDelayMs':
