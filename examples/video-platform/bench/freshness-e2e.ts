@@ -85,7 +85,7 @@ try {
   const inputs = await inputsFrom(base);
   if (warmupSeconds > 0) {
     // The load test's warm-up (15 s at 50 QPS): 5 s at 20 QPS left the server answering the first
-    // trial's polls degraded for ~1.4 s on the host of 27 Nov 10:20 (47 polls discarded), which that
+    // trial's polls degraded for ~1.4 s on the host of 27 Nov 09:10 (47 polls discarded), which that
     // trial then counted as freshness.
     await runOpenLoop({ baseUrl: base, rate: 50, seconds: warmupSeconds, inputs });
     // One event through the producer before the trials, for a user no trial uses: the first send
