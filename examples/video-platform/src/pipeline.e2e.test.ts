@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate } from './eval/evaluate.js';
-import { buildVideoRecommender } from './serving/buildVideoRecommender.js';
+import { DEFAULT_HOMEPAGE_QUOTAS, buildVideoRecommender } from './serving/buildVideoRecommender.js';
 import type { ModelCard } from './train/ModelCard.js';
 import { resolveTrainConfig, trainModels } from './train/trainModels.js';
 import type { FeatureAssemblerSpec } from '@recspine/rank';
@@ -72,6 +72,13 @@ describe('video-platform pipeline (tiny world)', () => {
       expect(home.items).toHaveLength(10);
       expect(home.orderedBy).toBe('fine');
       expect(home.items[0]?.heads?.['ctr']).toBeGreaterThan(0);
+      // the homepage asks each source for its quota, no more
+      expect(vr.homepageQuotas).toEqual(DEFAULT_HOMEPAGE_QUOTAS);
+      const q = DEFAULT_HOMEPAGE_QUOTAS;
+      const quota: Record<string, number> = { 'two-tower': q.twoTower, popular: q.popular, fresh: q.fresh, 'cold-start': q.coldStart };
+      expect(Object.keys(home.sources).sort()).toEqual(Object.keys(quota).sort());
+      for (const [name, r] of Object.entries(home.sources)) expect(r.retrieved, name).toBeLessThanOrEqual(quota[name] as number);
+      expect(home.sources['popular']?.retrieved).toBe(q.popular); // the tiny world has more than 200 popular items
       if (u.context.attributes?.['kids'] === true)
         for (const it of home.items) expect(vr.catalog.get(it.itemId)?.kidsRestricted).not.toBe(true);
       const watched = home.items[0]?.itemId as string;

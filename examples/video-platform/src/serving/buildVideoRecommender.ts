@@ -173,6 +173,19 @@ export interface HomepageQuotas {
  */
 export const DEFAULT_HOMEPAGE_QUOTAS: HomepageQuotas = { twoTower: 600, popular: 200, fresh: 100, coldStart: 100 };
 
+/** The homepage quotas `opts` ask for: the defaults, then `homepageQuotas`, then `retrieveK` for two-tower and popularity. */
+export function homepageQuotasOf(opts: Pick<VideoRecommenderOptions, 'homepageQuotas' | 'retrieveK'>): HomepageQuotas {
+  const q = {
+    ...DEFAULT_HOMEPAGE_QUOTAS,
+    ...opts.homepageQuotas,
+    ...(opts.retrieveK === undefined ? {} : { twoTower: opts.retrieveK, popular: opts.retrieveK }),
+  };
+  for (const [k, v] of Object.entries(q)) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`homepage quota ${k} must be a non-negative integer, got ${String(v)}`);
+  }
+  return q;
+}
+
 export const DEFAULT_BUDGETS: StageBudgets = { retrieval: 35, coarse: 10, features: 15, fine: 25, rerank: 5 };
 
 /**
@@ -278,6 +291,7 @@ function rankSpec(width: number, outputs: readonly string[], ranges?: Readonly<R
  * ```
  */
 export async function buildVideoRecommender(opts: VideoRecommenderOptions): Promise<VideoRecommender> {
+  const hq = homepageQuotasOf(opts); // before any loading: a bad quota fails fast
   const dataDir = opts.dataDir ?? join(import.meta.dirname, '..', '..', '.data');
   const art = resolveArtifacts({
     dataDir,
@@ -658,11 +672,6 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   ];
   const itemStats = new ColumnarItemStats(data.splitImps, data.splitClicks, N);
   const exposure = new InMemoryExposureStore();
-  const hq: HomepageQuotas = {
-    ...DEFAULT_HOMEPAGE_QUOTAS,
-    ...opts.homepageQuotas,
-    ...(opts.retrieveK === undefined ? {} : { twoTower: opts.retrieveK, popular: opts.retrieveK }),
-  };
   const slots: Record<(typeof SLOTS)[number], SlotConfig> = {
     homepage: {
       sources: [

@@ -1,6 +1,12 @@
 // The video platform's serving composition (shared by the offline evaluation and the HTTP server).
 export type { VideoAggregatorSinks, VideoRecommender, VideoRecommenderOptions } from './buildVideoRecommender.js';
-export { DEFAULT_BUDGETS, buildVideoRecommender } from './buildVideoRecommender.js';
+export {
+  DEFAULT_BUDGETS,
+  DEFAULT_HOMEPAGE_QUOTAS,
+  buildVideoRecommender,
+  homepageQuotasOf,
+  type HomepageQuotas,
+} from './buildVideoRecommender.js';
 export { HistoryFeatureFetcher, derivedHistory } from './HistoryFeatureFetcher.js';
 export { ServedFeatureTap, type ServedFeatures } from './ServedFeatureTap.js';
 export { MAX_PADDED_ITEMS, padCatalog, type PaddedCatalog } from './padCatalog.js';
