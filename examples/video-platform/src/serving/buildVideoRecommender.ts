@@ -101,7 +101,10 @@ export interface VideoRecommenderOptions {
   /** Request SLA and stage budgets (defaults: {@link DEFAULT_BUDGETS}). Offline evaluation passes generous ones. */
   readonly slaMs?: number;
   readonly budgets?: StageBudgets;
-  /** Candidates kept by the coarse ranker (default 300). */
+  /**
+   * Candidates kept by the coarse ranker (default 200, what the server keeps: the offline eval
+   * measured NDCG@10 0.663 / 0.657 on seeds 1 / 2 with 200 and with 300, 0.659 / 0.660 with 150).
+   */
   readonly coarseKeep?: number;
   /** Items asked of each homepage source (defaults: {@link DEFAULT_HOMEPAGE_QUOTAS}). */
   readonly homepageQuotas?: Partial<HomepageQuotas>;
@@ -637,7 +640,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const fineRanker = new MultiTaskRanker({ model: fineModels, assembler: fineM.assembler, heads });
   const fine = opts.wrapFine ? opts.wrapFine(fineRanker) : fineRanker;
   const degraded = new DegradedModeRanker({ model: degM.model, assembler: degM.assembler, heads });
-  const coarseKeep = opts.coarseKeep ?? 300;
+  const coarseKeep = opts.coarseKeep ?? 200;
   const coarse = new CoarseRanker({ keep: coarseKeep, mlp: { model: coarseM.model, assembler: coarseM.assembler, output: 'score' } });
 
   // ---- features (online) ----
