@@ -31,13 +31,14 @@
  * on a 2-core box a normal-priority generator read the slowest responses 60–80 ms late.
  * Loopback only; every phase is bounded in time, and the server is idle again before each step.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags, printTable, writeResult } from '../../../bench/kit.js';
 import { runOpenLoop, type LoadInputs, type LoadResult } from './loadgen.js';
+import { setRealtime } from '../gameday/infra.js';
 import { withStallProbe, type StallReport } from './stallProbe.js';
 
 const flags = parseFlags();
@@ -205,8 +206,7 @@ async function main(): Promise<void> {
       // behind the server's CPU work; its latencies then measure the server, not its neighbour
       // (the slowest requests' client time was 60–80 ms over their server time without it).
       // Default since 27 Nov; `--rt-loadgen false` keeps the generator at normal priority.
-      const r = spawnSync('chrt', ['-a', '-f', '-p', '40', String(process.pid)], { stdio: 'ignore' });
-      loadgenPriority = r.status === 0 ? 'SCHED_FIFO 40' : 'normal (chrt failed)';
+      loadgenPriority = setRealtime(true) ? 'SCHED_FIFO 40' : 'normal (chrt failed)';
     }
     console.log(`load generator priority: ${loadgenPriority}`);
     console.log(`server up (${mode}, preset ${preset}, ${workers} worker(s)); warming up`);

@@ -4,7 +4,7 @@
  * proxy in front of it, and a Kafka broker it can stop and start. Loopback only; every process is
  * tracked by pid and torn down by pid.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,20 @@ const run = promisify(execFile);
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /** True when something accepts TCP connections on 127.0.0.1:port within `ms`. */
+/**
+ * Puts every thread of process `pid` (default: this one) in SCHED_FIFO 40 with SCHED_RESET_ON_FORK
+ * (`on`), or back in SCHED_OTHER (`!on`), via util-linux `chrt`; false when that fails (not root,
+ * no chrt). For a load generator that shares the cores with the server it measures: at normal
+ * priority its own timers and response reads queue behind the server's CPU work, and that delay
+ * lands in the measured latency (on the 2-core box of 27 Nov: 60–80 ms of the slowest requests'
+ * time). Reset-on-fork: what it spawns afterwards (a restarted Redis or broker) runs at normal
+ * priority.
+ */
+export function setRealtime(on: boolean, pid: number = process.pid): boolean {
+  const args = on ? ['-a', '-R', '-f', '-p', '40', String(pid)] : ['-a', '-o', '-p', '0', String(pid)];
+  return spawnSync('chrt', args, { stdio: 'ignore' }).status === 0;
+}
+
 export function tcpOpen(port: number, ms = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1' });
