@@ -14,7 +14,6 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 
-/** True when something accepts TCP connections on 127.0.0.1:port within `ms`. */
 /**
  * Puts every thread of process `pid` (default: this one) in SCHED_FIFO 40 with SCHED_RESET_ON_FORK
  * (`on`), or back in SCHED_OTHER (`!on`), via util-linux `chrt`; false when that fails (not root,
@@ -29,6 +28,7 @@ export function setRealtime(on: boolean, pid: number = process.pid): boolean {
   return spawnSync('chrt', args, { stdio: 'ignore' }).status === 0;
 }
 
+/** True when something accepts TCP connections on 127.0.0.1:port within `ms`. */
 export function tcpOpen(port: number, ms = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ port, host: '127.0.0.1' });

@@ -171,8 +171,9 @@ export interface HomepageQuotas {
  * 1 000 + 1 000 + 300 + 300 = 2 600 in the offline evaluation and 1 600 in the server). Offline,
  * demo world, seed 1, 300 held-out users: NDCG@10 0.663 against 0.662 with 2 600, degraded
  * 0.512 against 0.491; 0.662 with 500 + 300 + 100 + 100 and 0.660 with 700 + 300 + 150 + 150.
- * Coarse rank, hydration and the merge cost per candidate, so the homepage's share of them falls
- * by ≈ 60 %.
+ * Coarse rank, hydration and the merge cost per candidate: against the server's earlier 1 600,
+ * a homepage request's CPU fell ≈ 16 % (`bench/slot-cpu.ts`, its CPU over end-of-video's in the
+ * same round, 1.23 → 1.04 over eight alternating rounds each).
  */
 export const DEFAULT_HOMEPAGE_QUOTAS: HomepageQuotas = { twoTower: 600, popular: 200, fresh: 100, coldStart: 100 };
 
