@@ -27,6 +27,29 @@ interface Slot {
   readonly worker: Worker;
   inFlight: number;
   alive: boolean;
+  /** Set when the worker thread has exited. */
+  exited: boolean;
+}
+
+/** How long {@link stopWorker} waits for a worker to finish its queued messages before `terminate()`. */
+const STOP_GRACE_MS = 2_000;
+
+/**
+ * Stops a worker after the messages it already has (a search, an add): it is asked to close its
+ * port and exits once they are done. `terminate()` while the native index is inside a call can
+ * abort the whole process — node-addon-api throws into the terminating environment ("terminate
+ * called after throwing an instance of 'Napi::Error'", seen once in a clean-clone CI run of this
+ * suite). `terminate()` stays the fallback after {@link STOP_GRACE_MS}.
+ */
+async function stopWorker(s: Slot): Promise<void> {
+  if (s.exited) return;
+  const exited = new Promise<'exited'>((r) => s.worker.once('exit', () => r('exited')));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_GRACE_MS)));
+  s.worker.postMessage({ t: 'exit' });
+  const how = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (how === 'late') await s.worker.terminate();
 }
 
 interface Spec {
@@ -121,7 +144,7 @@ export class AnnWorkerPool implements AnnSearcher {
 
   private spawn(native: { usearch: string; hnswlib: string }): Promise<void> {
     const worker = new Worker(ANN_WORKER_SOURCE, { eval: true, workerData: native });
-    const slot: Slot = { worker, inFlight: 0, alive: true };
+    const slot: Slot = { worker, inFlight: 0, alive: true, exited: false };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -159,7 +182,10 @@ export class AnnWorkerPool implements AnnSearcher {
         }
       };
       worker.on('error', (e) => die(`worker error: ${e.message}`, e));
-      worker.on('exit', (code) => die(`worker exited with code ${code}`));
+      worker.on('exit', (code) => {
+        slot.exited = true;
+        die(`worker exited with code ${code}`);
+      });
       worker.postMessage({ t: 'load', spec: this.spec });
     });
   }
@@ -256,7 +282,7 @@ export class AnnWorkerPool implements AnnSearcher {
     try {
       await Promise.all(Array.from({ length: count }, () => this.spawn(native)));
     } catch (e) {
-      for (const s of this.slots) await s.worker.terminate();
+      for (const s of this.slots) await stopWorker(s);
       this.slots = old;
       this.spec = prevSpec;
       throw e;
@@ -268,7 +294,7 @@ export class AnnWorkerPool implements AnnSearcher {
   private async retire(s: Slot): Promise<void> {
     while (s.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
     s.alive = false;
-    await s.worker.terminate();
+    await stopWorker(s);
   }
 
   /** Stops every worker; later searches reject with `RECSPINE_ERR_ANN_WORKER`. */
@@ -277,7 +303,7 @@ export class AnnWorkerPool implements AnnSearcher {
     const slots = this.slots;
     this.slots = [];
     for (const s of slots) s.alive = false;
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    await Promise.all(slots.map(stopWorker));
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.reject(RetrievalErrors.create('RECSPINE_ERR_ANN_WORKER', 'the worker pool was closed', { stage: STAGE }));

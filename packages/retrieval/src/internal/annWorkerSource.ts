@@ -25,6 +25,7 @@ function load(spec) {
 parentPort.on('message', (m) => {
   try {
     if (m.t === 'load') { load(m.spec); parentPort.postMessage({ t: 'ready' }); return; }
+    if (m.t === 'exit') { parentPort.close(); return; }
     if (m.t === 'search') {
       let labels, distances;
       if (kind === 'usearch') {
