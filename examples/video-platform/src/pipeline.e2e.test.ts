@@ -50,6 +50,18 @@ describe('video-platform pipeline (tiny world)', () => {
       expect(v).toBeLessThanOrEqual(1);
     }
     expect(e.portfolioRecall1000).toBeGreaterThanOrEqual(e.twoTowerRecall1000);
+    // End-of-video, offline: slates for users with a history, scored on engagement and relatedness.
+    const eov = e.endOfVideo;
+    expect(eov.users).toBeGreaterThan(0);
+    expect(eov.users).toBeLessThanOrEqual(e.evalUsers - e.coldEvalUsers);
+    expect(eov.backfillK).toBe(500);
+    for (const v of [eov.ndcg10, eov.relatedOnlyNdcg10, eov.relatedShare, eov.sameCategoryShare]) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    expect(eov.relatedShare).toBeGreaterThan(0.5); // the related source leads the slot
+    // nearest neighbours are the most related list there is; the served slate trades some of that for the user
+    expect(eov.relatedOnlyRelatedness).toBeGreaterThan(eov.relatedness);
     expect(e.oracleNdcg10).toBeGreaterThan(e.popularityNdcg10);
     // Learned something: better-than-chance click AUC on the held-out window.
     expect(e.aucByHead['ctr']).toBeGreaterThan(0.55);

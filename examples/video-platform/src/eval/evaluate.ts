@@ -34,6 +34,32 @@ export interface EvalOptions {
   readonly mmrLambda?: number;
   readonly coarseKeep?: number;
   readonly homepageCaps?: VideoRecommenderOptions['homepageCaps'];
+  /** Two-tower backfill on the end-of-video and search slots (default: the serving module's). */
+  readonly backfillK?: VideoRecommenderOptions['backfillK'];
+}
+
+/**
+ * The end-of-video slot, offline: each evaluated user with a watch history asks for what follows
+ * their most recent watched item. The world's truth has no "what follows what" term, so the slot
+ * is judged on two axes: NDCG@10 on the same realised engagement labels as the homepage (does the
+ * slate still serve this user), and relatedness to the video that just ended (does it follow on).
+ */
+export interface EndOfVideoEval {
+  /** Users evaluated (those with a watch history at the split). */
+  readonly users: number;
+  /** NDCG@10 of the served end-of-video slate (realised gains; the ideal excludes the just-watched item). */
+  readonly ndcg10: number;
+  /** The `related` source's own top 10 (eligible items only): the non-personal baseline. */
+  readonly relatedOnlyNdcg10: number;
+  /** Mean cosine of the slate items' content embeddings to the just-watched item's. */
+  readonly relatedness: number;
+  readonly relatedOnlyRelatedness: number;
+  /** Share of slate items whose sources include `related`. */
+  readonly relatedShare: number;
+  /** Share of slate items in the just-watched item's category. */
+  readonly sameCategoryShare: number;
+  /** The two-tower backfill k the slot ran with. */
+  readonly backfillK: number;
 }
 
 /** Slate health of the full pipeline's slates. */
@@ -78,6 +104,7 @@ export interface SeedEval {
   readonly degradedAucByHead: Readonly<Record<string, number>>;
   readonly coarseAuc: number;
   readonly slateHealth: SlateHealth;
+  readonly endOfVideo: EndOfVideoEval;
   /** How many degraded-run requests core actually ordered with the degraded model. */
   readonly degradedOrderedShare: number;
   readonly drift: Pick<DriftReport, 'threshold' | 'maxPsi' | 'worst' | 'drifted' | 'exempt' | 'promoted'>;
@@ -118,6 +145,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     ...(opts.mmrLambda === undefined ? {} : { mmrLambda: opts.mmrLambda }),
     ...(opts.coarseKeep === undefined ? {} : { coarseKeep: opts.coarseKeep }),
     ...(opts.homepageCaps === undefined ? {} : { homepageCaps: opts.homepageCaps }),
+    ...(opts.backfillK === undefined ? {} : { backfillK: opts.backfillK }),
   });
   const data = vr.world;
   const truthWorld = World.build(data.manifest.config);
@@ -163,6 +191,14 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
   const creators = new Map<number, number>();
   let served = 0;
   let servedCold = 0;
+  const eov = {
+    nd: [] as number[],
+    relNd: [] as number[],
+    rel: [] as number[],
+    relRel: [] as number[],
+    relShare: [] as number[],
+    cat: [] as number[],
+  };
   const bar = progress('eval: users', picked.length, opts.progress ?? progressDefault());
   const D = data.dim;
   const src = vr.sources;
@@ -248,6 +284,28 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     acc.degE.push(ndcg(gains(slateD, expected), expected, 10));
     acc.popE.push(ndcg(gains(popSlate, expected), expected, 10));
 
+    // End-of-video: what follows the user's most recent watched item.
+    const last = data.historyAtSplit(u)[0];
+    if (last !== undefined) {
+      const watched = `v${last}`;
+      const eovRequest: RecRequest = { ...request, slot: 'end-of-video', context: { ...request.context, itemId: watched } };
+      const eovRes = await vr.recommender.recommend(eovRequest);
+      const eovSlate = eovRes.items.map((x) => idx(x.itemId));
+      const notWatched = (i: number) => i !== last && allowed(i);
+      const ideal = Float64Array.from(realised, (g, i) => (i === last ? 0 : g));
+      const relList = (await ids(src.related, offlineCtx(eovRequest, new Map()), 300)).filter(notWatched).slice(0, 10);
+      const relatednessOf = (list: number[]) => (list.length === 0 ? 0 : mean(list.map((i) => cosine(data.itemContent, i, last, D))));
+      eov.nd.push(ndcg(gains(eovSlate, realised), ideal, 10));
+      eov.relNd.push(ndcg(gains(relList, realised), ideal, 10));
+      eov.rel.push(relatednessOf(eovSlate));
+      eov.relRel.push(relatednessOf(relList));
+      eov.relShare.push(
+        eovRes.items.length === 0 ? 0 : eovRes.items.filter((x) => x.sources.includes('related')).length / eovRes.items.length,
+      );
+      const cat = data.itemCategory[last] as number;
+      eov.cat.push(eovSlate.length === 0 ? 0 : eovSlate.filter((i) => data.itemCategory[i] === cat).length / eovSlate.length);
+    }
+
     // Slate health.
     let sim = 0;
     let pairs = 0;
@@ -305,6 +363,16 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
       creatorEntropy: entropy(creators.values()),
       distinctCreators: creators.size,
       coldItemShare: served > 0 ? servedCold / served : 0,
+    },
+    endOfVideo: {
+      users: eov.nd.length,
+      ndcg10: mean(eov.nd),
+      relatedOnlyNdcg10: mean(eov.relNd),
+      relatedness: mean(eov.rel),
+      relatedOnlyRelatedness: mean(eov.relRel),
+      relatedShare: mean(eov.relShare),
+      sameCategoryShare: mean(eov.cat),
+      backfillK: vr.backfillK.endOfVideo,
     },
     degradedOrderedShare: picked.length > 0 ? degradedOrdered / picked.length : 0,
     drift: {

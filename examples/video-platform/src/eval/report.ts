@@ -78,6 +78,17 @@ export function markdownReport(evals: readonly SeedEval[], settings: Readonly<Re
       `| ${e.seed} | ${f3(e.twoTowerRecall1000)} | ${f3(e.popularityRecall1000)} | ${f3(e.portfolioRecall1000)} (${q.twoTower} + ${q.popular} + ${q.fresh} + ${q.coldStart}) | ${f3(e.widePortfolioRecall)} | ${f3(checkTargets(e).recallVsPopularity)} |`,
     );
   }
+  lines.push('', "## End-of-video (what follows each user's most recent watched item)", '');
+  lines.push(
+    '| seed | users | NDCG@10 | related top-10 NDCG@10 | relatedness (cosine to the watched item) | related top-10 relatedness | related share | same-category share | two-tower backfill k |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const e of evals) {
+    const v = e.endOfVideo;
+    lines.push(
+      `| ${e.seed} | ${v.users} | ${f3(v.ndcg10)} | ${f3(v.relatedOnlyNdcg10)} | ${f3(v.relatedness)} | ${f3(v.relatedOnlyRelatedness)} | ${f3(v.relatedShare)} | ${f3(v.sameCategoryShare)} | ${v.backfillK} |`,
+    );
+  }
   lines.push('', '## AUC per head on the held-out window (fine / degraded)', '');
   lines.push('| seed | ctr | watch | report | satisfaction | coarse |', '|---|---|---|---|---|---|');
   for (const e of evals) {

@@ -190,6 +190,24 @@ export function homepageQuotasOf(opts: Pick<VideoRecommenderOptions, 'homepageQu
   return q;
 }
 
+/** Two-tower items behind the context source on the end-of-video and search slots. */
+export interface BackfillK {
+  readonly endOfVideo: number;
+  readonly search: number;
+}
+
+/** Defaults of `backfillK`. */
+export const DEFAULT_BACKFILL_K: BackfillK = { endOfVideo: 500, search: 300 };
+
+/** The backfill `opts` ask for: the defaults, then `backfillK`; each a positive integer (core refuses a source with k 0). */
+export function backfillKOf(opts: Pick<VideoRecommenderOptions, 'backfillK'>): BackfillK {
+  const b = { ...DEFAULT_BACKFILL_K, ...opts.backfillK };
+  for (const [k, v] of Object.entries(b)) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`backfill k ${k} must be a positive integer, got ${String(v)}`);
+  }
+  return b;
+}
+
 export const DEFAULT_BUDGETS: StageBudgets = { retrieval: 35, coarse: 10, features: 15, fine: 25, rerank: 5 };
 
 /**
@@ -247,6 +265,8 @@ export interface VideoRecommender {
   readonly slaMs: number;
   /** Items asked of each homepage source (the defaults with the options applied). */
   readonly homepageQuotas: HomepageQuotas;
+  /** Two-tower backfill k on the end-of-video and search slots (the defaults with the options applied). */
+  readonly backfillK: BackfillK;
   readonly slots: readonly string[];
   /** Models and world versions served. */
   readonly versions: { readonly models: string; readonly world: string };
@@ -296,6 +316,7 @@ function rankSpec(width: number, outputs: readonly string[], ranges?: Readonly<R
  */
 export async function buildVideoRecommender(opts: VideoRecommenderOptions): Promise<VideoRecommender> {
   const hq = homepageQuotasOf(opts); // before any loading: a bad quota fails fast
+  const bk = backfillKOf(opts);
   const dataDir = opts.dataDir ?? join(import.meta.dirname, '..', '..', '.data');
   const art = resolveArtifacts({
     dataDir,
@@ -701,7 +722,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     'end-of-video': {
       sources: [
         { source: related, k: 300 },
-        { source: twoTower, k: opts.backfillK?.endOfVideo ?? 500 },
+        { source: twoTower, k: bk.endOfVideo },
         { source: fresh, k: 100 },
       ],
       coarseKeep: Math.min(coarseKeep, 200),
@@ -711,7 +732,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     search: {
       sources: [
         { source: query, k: 300 },
-        { source: twoTower, k: opts.backfillK?.search ?? 300 },
+        { source: twoTower, k: bk.search },
       ],
       coarseKeep: Math.min(coarseKeep, 200),
       // relevance gate last, so MMR diversifies within the query matches and cannot interleave non-matches
@@ -776,6 +797,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     budgets,
     slaMs,
     homepageQuotas: hq,
+    backfillK: bk,
     slots: SLOTS,
     versions: { models: mm.version, world: data.manifest.key },
     composition:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HOMEPAGE_QUOTAS, homepageQuotasOf } from './buildVideoRecommender.js';
+import { DEFAULT_BACKFILL_K, DEFAULT_HOMEPAGE_QUOTAS, backfillKOf, homepageQuotasOf } from './buildVideoRecommender.js';
 
 describe('homepage quotas', () => {
   it('default to about 1 000 candidates into coarse rank', () => {
@@ -21,5 +21,17 @@ describe('homepage quotas', () => {
   it('refuse a negative or fractional quota, naming it', () => {
     expect(() => homepageQuotasOf({ homepageQuotas: { popular: -1 } })).toThrow(/popular/);
     expect(() => homepageQuotasOf({ retrieveK: 10.5 })).toThrow(/twoTower/);
+  });
+});
+
+describe('end-of-video and search backfill k', () => {
+  it('default to 500 / 300 two-tower items behind the context source, with partial overrides', () => {
+    expect(backfillKOf({})).toEqual({ endOfVideo: 500, search: 300 });
+    expect(backfillKOf({ backfillK: { search: 100 } })).toEqual({ ...DEFAULT_BACKFILL_K, search: 100 });
+  });
+
+  it('refuse zero, negative or fractional k, naming the slot', () => {
+    expect(() => backfillKOf({ backfillK: { endOfVideo: 0 } })).toThrow(/endOfVideo/);
+    expect(() => backfillKOf({ backfillK: { search: 2.5 } })).toThrow(/search/);
   });
 });
