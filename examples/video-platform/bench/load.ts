@@ -31,7 +31,7 @@
  * on a 2-core box a normal-priority generator read the slowest responses 60–80 ms late.
  * Loopback only; every phase is bounded in time, and the server is idle again before each step.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -62,6 +62,12 @@ const serverNodeArgs = [
   ...(flags['server-node-args'] === undefined ? [] : flags['server-node-args'].split(',').filter((a) => a.length > 0)),
 ];
 const SLA_P99_MS = 50;
+/**
+ * `--agent-scheduling fifo|lifo` (default fifo): which idle keep-alive connection the generator's
+ * next request takes (see `runOpenLoop`). `lifo` (Node's default) loaded one of two workers with
+ * ~95 % of the requests; kept as a flag to reproduce that.
+ */
+const scheduling = flags['agent-scheduling'] === 'lifo' ? 'lifo' : 'fifo';
 /** The generator's scheduling: raised to SCHED_FIFO once the server runs, unless `--rt-loadgen false`. */
 let loadgenPriority = 'normal';
 // --url: measure a server that is already running (started by hand, e.g. with --items 1000000)
@@ -212,7 +218,7 @@ async function main(): Promise<void> {
     console.log(`server up (${mode}, preset ${preset}, ${workers} worker(s)); warming up`);
     // Warm-up: JIT, the feature store's local cache, the popularity lists — a serving process is
     // warm; 5 s at 20 QPS left the first measured step 3–4× worse at p99 than the same rate later.
-    await runOpenLoop({ baseUrl: base, rate: 50, seconds: 15, inputs });
+    await runOpenLoop({ baseUrl: base, rate: 50, seconds: 15, inputs, scheduling });
     if (fixedRates !== undefined) {
       // --server-pid: CPU accounting for a server started by hand (--url)
       await fixedRateSteps(fixedRates, inputs, child?.pid ?? (flags['server-pid'] ? Number(flags['server-pid']) : undefined), startupS, t0);
@@ -222,7 +228,7 @@ async function main(): Promise<void> {
     const ladder: Measured[] = [];
     const step = async (rate: number): Promise<Measured> => {
       await waitIdle(base);
-      const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
+      const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate, scheduling });
       ladder.push(r);
       console.log(
         `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, achieved ${r.achievedQps.toFixed(0)}, errors ${r.errors}${stallNote(r.hostStalls)}`,
@@ -279,6 +285,7 @@ async function main(): Promise<void> {
         degraded: at200.degraded,
         serverP99: at200.serverTotal.p99,
         maxStallMs: at200.hostStalls?.maxGapMs ?? '–',
+        maxWorkerShare: Number((at200.workerShares[0] ?? 0).toFixed(2)),
       },
       {
         point: `50% (${Math.round(capacity * 0.5)})`,
@@ -290,6 +297,7 @@ async function main(): Promise<void> {
         degraded: at50.degraded,
         serverP99: at50.serverTotal.p99,
         maxStallMs: at50.hostStalls?.maxGapMs ?? '–',
+        maxWorkerShare: Number((at50.workerShares[0] ?? 0).toFixed(2)),
       },
       {
         point: `80% (${Math.round(capacity * 0.8)})`,
@@ -301,6 +309,7 @@ async function main(): Promise<void> {
         degraded: at80.degraded,
         serverP99: at80.serverTotal.p99,
         maxStallMs: at80.hostStalls?.maxGapMs ?? '–',
+        maxWorkerShare: Number((at80.workerShares[0] ?? 0).toFixed(2)),
       },
     ]);
     printTable(
@@ -322,6 +331,7 @@ async function main(): Promise<void> {
         mix: 'homepage 25%, end-of-video 62%, search 13%',
         loadgen: 'open-loop, same machine',
         loadgenPriority,
+        agentScheduling: scheduling,
         itemsFlag: items ?? null,
         loadAverage: loadavg(),
       },
@@ -356,6 +366,7 @@ async function main(): Promise<void> {
           errors: r.errors,
           maxStallMs: r.hostStalls?.maxGapMs,
           stallsOver30Ms: r.hostStalls?.over30Ms,
+          workerShares: r.workerShares,
         })),
       },
     );
@@ -425,7 +436,33 @@ function treeCpuSeconds(rootPid: number): number {
   return sum;
 }
 
-/** Fixed-rate steps (`--rates`): latency, per-stage p99 and server CPU per request at each rate. */
+/** Busy and total jiffies of the whole machine (`/proc/stat`, first line; Linux). */
+function machineJiffies(): { busy: number; total: number } {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** CPU seconds Redis has used (`INFO cpu`, user + system, main and children), or undefined without redis-cli. */
+function redisCpuSeconds(url: string): number | undefined {
+  try {
+    const u = new URL(url);
+    const out = execFileSync('redis-cli', ['-h', u.hostname, '-p', u.port || '6379', 'info', 'cpu'], { encoding: 'utf8', timeout: 2_000 });
+    let sum = 0;
+    for (const m of out.matchAll(/^used_cpu_(?:sys|user)(?:_children)?:([\d.]+)/gm)) sum += Number(m[1]);
+    return sum;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Fixed-rate steps (`--rates`): latency, per-stage p99 and server CPU per request at each rate,
+ * and where the rest of the machine's CPU went over the step: the load generator (this process),
+ * Redis (`INFO cpu` of `--redis-url`), and the whole machine's busy cores (`/proc/stat`), so a
+ * step that saturates the box shows as such.
+ */
 async function fixedRateSteps(
   rates: readonly number[],
   inputs: LoadInputs,
@@ -439,10 +476,22 @@ async function fixedRateSteps(
     await waitIdle(base);
     const cpu0 = pid === undefined ? undefined : treeCpuSeconds(pid);
     const gc0 = await gcSeconds(base);
+    const redisUrl = flags['redis-url'] ?? 'redis://127.0.0.1:6379';
+    const redis0 = mode === 'production' ? redisCpuSeconds(redisUrl) : undefined;
+    const gen0 = process.cpuUsage();
+    const box0 = machineJiffies();
     const w0 = performance.now();
-    const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate });
+    const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate, scheduling });
     const wallS = (performance.now() - w0) / 1000;
+    const box1 = machineJiffies();
+    const gen = process.cpuUsage(gen0);
+    const redis1 = redis0 === undefined ? undefined : redisCpuSeconds(redisUrl);
     const cpuS = pid === undefined || cpu0 === undefined ? undefined : treeCpuSeconds(pid) - cpu0;
+    const perReq = (seconds: number | undefined): number | null =>
+      seconds === undefined || r.ok === 0 ? null : Number(((seconds * 1000) / r.ok).toFixed(2));
+    const loadgenCpuMsPerRequest = perReq((gen.user + gen.system) / 1e6);
+    const redisCpuMsPerRequest = perReq(redis1 === undefined || redis0 === undefined ? undefined : redis1 - redis0);
+    const machineBusyCores = Number((((box1.busy - box0.busy) / Math.max(1, box1.total - box0.total)) * cpus().length).toFixed(2));
     const load = loadavg();
     const gc1 = await gcSeconds(base);
     // GC pause time by kind over the step, per request (one worker's /metrics: exact with --workers 1)
@@ -462,11 +511,25 @@ async function fixedRateSteps(
       cpuMsPerReq: cpuMsPerRequest === null ? '–' : Number(cpuMsPerRequest.toFixed(1)),
       serverCpuShare: cpuS === undefined ? '–' : Number((cpuS / wallS).toFixed(2)),
       maxStallMs: r.hostStalls?.maxGapMs ?? '–',
+      maxWorkerShare: Number((r.workerShares[0] ?? 0).toFixed(2)),
+      genCpuMsPerReq: loadgenCpuMsPerRequest ?? '–',
+      redisCpuMsPerReq: redisCpuMsPerRequest ?? '–',
+      busyCores: machineBusyCores,
       gcMsPerReq: Object.values(gcMsPerRequest).reduce((a, b) => a + b, 0),
       majorGcMsPerReq: gcMsPerRequest['major'] ?? 0,
       load1: Number((load[0] ?? 0).toFixed(1)),
     });
-    results.push({ ...r, cpuSeconds: cpuS ?? null, wallSeconds: wallS, cpuMsPerRequest, gcMsPerRequest, loadAverage: load });
+    results.push({
+      ...r,
+      cpuSeconds: cpuS ?? null,
+      wallSeconds: wallS,
+      cpuMsPerRequest,
+      loadgenCpuMsPerRequest,
+      redisCpuMsPerRequest,
+      machineBusyCores,
+      gcMsPerRequest,
+      loadAverage: load,
+    });
     console.log(
       `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, CPU ${cpuMsPerRequest?.toFixed(1) ?? '–'} ms/request, load ${(load[0] ?? 0).toFixed(1)}${stallNote(r.hostStalls)}`,
     );
@@ -502,6 +565,7 @@ async function fixedRateSteps(
       serverNodeArgs,
       loadgen: 'open-loop, same machine',
       loadgenPriority,
+      agentScheduling: scheduling,
     },
     { steps: results, serverRssBytes: await residentBytes(base), startupSeconds: startupS, wallSeconds: (performance.now() - t0) / 1000 },
   );

@@ -48,6 +48,12 @@ export interface LoadResult {
    * loop, the socket, the load generator itself).
    */
   readonly serverTotal: { p50: number; p99: number; p999: number; count: number };
+  /**
+   * Share of the answered requests each server process answered (`debug.worker`, its pid),
+   * largest first: node:cluster balances connections, not requests, so this shows
+   * whether the step loaded every worker.
+   */
+  readonly workerShares: readonly number[];
   /** The slowest requests (client ms, server ms, per-stage ms, slot, degraded), slowest first. */
   readonly slowest: readonly { ms: number; serverMs?: number; slot: string; degraded: boolean; stages: Record<string, number> }[];
 }
@@ -63,12 +69,22 @@ export async function runOpenLoop(opts: {
   readonly mix?: Mix;
   readonly maxInFlight?: number;
   readonly seed?: number;
+  /**
+   * Which idle keep-alive connection the next request takes (default `fifo`, round-robin over
+   * the pool, as a load balancer's upstream pool does). node:cluster hands each *connection* to a
+   * worker, and Node's agent defaults to `lifo`: when one or two requests are in flight it reuses
+   * the same socket or two, so which worker answers depends on which sockets happen to be warm.
+   * Seen once (27 Nov, a `--cpu-prof` run at 100 QPS, `lifo`): one worker 70–83 % busy, the other
+   * 2–4 %. Unprofiled A/B pairs: largest worker share 0.51–0.67 with `lifo`, 0.51–0.60 with `fifo`.
+   */
+  readonly scheduling?: 'fifo' | 'lifo';
 }): Promise<LoadResult> {
   const url = new URL(opts.baseUrl);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname)) throw new Error('load tests target loopback only');
   const mix = opts.mix ?? SEED_MIX;
   const rand = rng(opts.seed ?? 42);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: opts.scheduling ?? 'fifo' });
+  const byWorker = new Map<number, number>();
   const total = Math.round(opts.rate * opts.seconds);
   const maxInFlight = opts.maxInFlight ?? 2000;
   const overall = new LatencyRecorder();
@@ -130,9 +146,11 @@ export async function runOpenLoop(opts: {
             try {
               const j = JSON.parse(Buffer.concat(chunks).toString()) as {
                 degraded?: boolean;
-                debug?: { timings?: { totalMs?: number; stages?: Record<string, number> } };
+                debug?: { timings?: { totalMs?: number; stages?: Record<string, number> }; worker?: number };
               };
               if (j.degraded) degraded++;
+              const w = j.debug?.worker;
+              if (w !== undefined) byWorker.set(w, (byWorker.get(w) ?? 0) + 1);
               const stages = j.debug?.timings?.stages ?? {};
               for (const [st, v] of Object.entries(stages)) (perStage[st] ??= new LatencyRecorder()).recordMs(v);
               const serverMs = j.debug?.timings?.totalMs;
@@ -194,6 +212,7 @@ export async function runOpenLoop(opts: {
     perSlot: Object.fromEntries(Object.entries(perSlot).map(([k, v]) => [k, s(v)])),
     perStageP99Ms: Object.fromEntries(Object.entries(perStage).map(([k, v]) => [k, v.pMs(99)])),
     serverTotal: s(serverTotal),
+    workerShares: [...byWorker.values()].sort((a, b) => b - a).map((n) => n / Math.max(ok, 1)),
     slowest,
   };
 }

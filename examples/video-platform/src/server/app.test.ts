@@ -62,6 +62,7 @@ describe('buildApp', () => {
       expect(['control', 'treatment', 'holdback']).toContain(body.arm);
       expect(body.debug.timings.stages.retrieval).toBeGreaterThanOrEqual(0);
       expect(body.debug.sources.popular).toMatchObject({ status: 'ok', retrieved: 3, inSlate: 2 });
+      expect(body.debug.worker).toBe(process.pid); // which node:cluster worker answered
     });
 
     it('omits the debug block when asked', async () => {

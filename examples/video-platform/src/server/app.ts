@@ -80,6 +80,9 @@ interface RecommendBody {
   debug?: boolean;
 }
 
+
+/** This process's pid, in a response's debug block (`debug.worker`): which node:cluster worker answered. */
+const WORKER_PID = process.pid;
 /**
  * Builds the fastify app: `POST /v1/recommend/:slot`, `POST /v1/events`, `DELETE /v1/users/:id`,
  * `GET /metrics`, `/healthz`, `/readyz`, and the dashboard (`GET /`, `GET /v1/dashboard`).
@@ -280,6 +283,7 @@ function render(res: RecResponse, debug: boolean): Record<string, unknown> {
       modelVersions: res.modelVersions,
       candidateCounts: res.candidateCounts,
       explored: res.items.filter((i) => i.explore).map((i) => i.position),
+      worker: WORKER_PID,
     };
   }
   return out;
