@@ -80,7 +80,6 @@ interface RecommendBody {
   debug?: boolean;
 }
 
-
 /** This process's pid, in a response's debug block (`debug.worker`): which node:cluster worker answered. */
 const WORKER_PID = process.pid;
 /**
