@@ -494,7 +494,7 @@ async function fixedRateSteps(
     const machineBusyCores = Number((((box1.busy - box0.busy) / Math.max(1, box1.total - box0.total)) * cpus().length).toFixed(2));
     const load = loadavg();
     const gc1 = await gcSeconds(base);
-    // GC pause time by kind over the step, per request (one worker's /metrics: exact with --workers 1)
+    // GC pause time by kind over the step, per request: every worker's (a worker's /metrics is the whole server's since 27 Nov)
     const gcMsPerRequest = Object.fromEntries(
       Object.entries(gc1).map(([k, v]) => [k, r.ok > 0 ? Number((((v - (gc0[k] ?? 0)) * 1000) / r.ok).toFixed(2)) : 0]),
     );

@@ -238,8 +238,24 @@ describe('buildApp', () => {
       expect(metrics.body).toMatch(
         /recspine_http_recommend_seconds_count\{slot="homepage",arm="(control|treatment|holdback)",degraded="false"\}/,
       );
+      expect(metrics.headers['x-recspine-metrics-scope']).toBe('server'); // one process: its registry is the server's
       const dash = await app.inject({ method: 'GET', url: '/v1/dashboard' });
       expect(Object.keys(dash.json().slots)).toContain('homepage');
+    });
+
+    it("serves the cluster's aggregated metrics in a worker, and this worker's own if the primary does not answer", async () => {
+      const agg = buildApp(deps({ clusterMetrics: async () => 'every_worker_total 9\n' }));
+      const a = await agg.inject({ method: 'GET', url: '/metrics' });
+      expect(a.body).toBe('every_worker_total 9\n');
+      expect(a.headers['x-recspine-metrics-scope']).toBe('server');
+      await agg.close();
+      const lone = buildApp(deps({ clusterMetrics: () => Promise.reject(new Error('primary gone')) }));
+      await lone.inject({ method: 'POST', url: '/v1/recommend/homepage', payload: { limit: 1 } });
+      const b = await lone.inject({ method: 'GET', url: '/metrics' });
+      expect(b.statusCode).toBe(200);
+      expect(b.headers['x-recspine-metrics-scope']).toBe('worker');
+      expect(b.body).toMatch(/recspine_stage_seconds_bucket/);
+      await lone.close();
     });
 
     it('reports not ready with 503 when a dependency check fails', async () => {

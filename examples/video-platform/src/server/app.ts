@@ -52,6 +52,11 @@ export interface ServerDeps {
   readonly bodyLimit?: number;
   /** Recommendations run at once; later ones queue FIFO, the wait counted against the SLA. 0 or absent = no limit. */
   readonly concurrency?: number;
+  /**
+   * The whole server's metrics when this process is one of several node:cluster workers
+   * (`clusterMetricsClient`): `GET /metrics` serves them instead of this worker's own.
+   */
+  readonly clusterMetrics?: () => Promise<string>;
 }
 
 /** Where the impression log gets the served features of a request (the serving module's `ServedFeatureTap`). */
@@ -241,7 +246,23 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     return reply.send({ userId: req.params.id, ...r });
   });
 
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics()));
+  // `x-recspine-metrics-scope`: `server` (every worker, aggregated by the cluster primary) or
+  // `worker` (this process only: a single-process server, or the primary did not answer in time).
+  app.get('/metrics', async (req, reply) => {
+    let text: string | undefined;
+    if (deps.clusterMetrics !== undefined) {
+      try {
+        text = await deps.clusterMetrics();
+      } catch (e) {
+        req.log.warn({ err: e }, 'cluster metrics unavailable; serving this worker only');
+      }
+    }
+    const scope = text !== undefined || deps.clusterMetrics === undefined ? 'server' : 'worker';
+    return reply
+      .header('content-type', deps.registry.contentType)
+      .header('x-recspine-metrics-scope', scope)
+      .send(text ?? (await deps.registry.metrics()));
+  });
   // pid: which node:cluster worker answered (the load bench counts listening workers with it)
   app.get('/healthz', async () => ({ ok: true, pid: process.pid }));
   app.get('/readyz', async (_req, reply) => {

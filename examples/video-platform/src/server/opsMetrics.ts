@@ -50,6 +50,7 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): void {
     name: 'recspine_planned_spike_cap',
     help: 'Planned-spike ("Super Bowl") cap on the quality factor (1 = off)',
     registers: [registry],
+    aggregator: 'min', // across cluster workers: the tightest cap in force
     collect() {
       this.set(src.plannedCap());
     },

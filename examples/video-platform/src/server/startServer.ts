@@ -13,6 +13,7 @@ import type { WorldPreset } from '../world/WorldConfig.js';
 import { AdmissionController } from './AdmissionController.js';
 import { registerAdminRoutes } from './AdminRoutes.js';
 import { buildApp, type EventsResult, type ReadyCheck } from './app.js';
+import { clusterMetricsClient } from './clusterMetrics.js';
 import type { ServerConfig } from './config.js';
 import { DashboardSink } from './DashboardSink.js';
 import { Experiments } from './Experiments.js';
@@ -55,6 +56,8 @@ export const DEFAULT_EXPERIMENT = {
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // a cluster worker serves the whole server's /metrics, aggregated by the primary (clusterMetrics.ts)
+  const clusterMetrics = clusterMetricsClient(registry);
   const dashboard = new DashboardSink(5_000);
   const metrics = new TeeMetricsSink([new PrometheusMetricsSink({ registry }), dashboard]);
   let fineFaults: FaultInjectingRanker | undefined;
@@ -159,6 +162,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     name: 'recspine_quality_factor',
     help: 'Adaptive trimming quality factor (1 = full candidate counts)',
     registers: [registry],
+    aggregator: 'average', // each worker trims on its own latency
   });
 
   const publishEvents = async (events: readonly unknown[]): Promise<EventsResult> => {
@@ -231,6 +235,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     impressions,
     servedFeatures,
     registry,
+    ...(clusterMetrics === undefined ? {} : { clusterMetrics }),
     budgets,
     publishEvents,
     deleteUser: async (userId) => {

@@ -111,6 +111,8 @@ export class PrometheusMetricsSink implements MetricsSink {
       help: 'Breaker state: 0 closed, 1 half-open, 2 open, 3 isolated',
       labelNames: ['dependency'],
       registers,
+      // prom-client's cluster aggregation (AggregatorRegistry): the worst state of any process, not a sum
+      aggregator: 'max',
     });
     this.breakerT = new Counter({
       name: `${p}breaker_transitions_total`,
