@@ -40,6 +40,33 @@ class Rolling {
   }
 }
 
+type Pair = { readonly last: Histogram; readonly total: Histogram };
+type SourceCounters = { calls: number; retrieved: number; inSlate: number; timeouts: number; errors: number; lat: Pair };
+
+/** A sink's state in process (histograms as objects). */
+interface LiveState {
+  readonly windowMs: number;
+  readonly stages: readonly [string, string, Pair][];
+  readonly requests: readonly [string, Pair][];
+  readonly sources: readonly [string, string, SourceCounters][];
+  readonly timeline: readonly TierBucket[];
+  readonly modes: readonly [string, number][];
+  readonly breakers: readonly [string, { state: BreakerState; since: number; transitions: number }][];
+}
+
+/** A sink's state as it crosses processes: HDR histograms as compressed base64. */
+export interface DashboardState {
+  readonly windowMs: number;
+  readonly stages: readonly [string, string, { last: string; total: string }][];
+  readonly requests: readonly [string, { last: string; total: string }][];
+  readonly sources: readonly [string, string, Omit<SourceCounters, 'lat'> & { lat: { last: string; total: string } }][];
+  readonly timeline: readonly TierBucket[];
+  readonly modes: readonly [string, number][];
+  readonly breakers: readonly [string, { state: BreakerState; since: number; transitions: number }][];
+}
+
+const BREAKER_RANK: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2, isolated: 3 };
+
 /** Per-second counters of degradation tiers, kept for the last `seconds`. */
 interface TierBucket {
   readonly t: number;
@@ -153,32 +180,154 @@ export class DashboardSink implements MetricsSink {
 
   /** Everything the dashboard draws, as JSON. */
   snapshot(budgets: Readonly<Record<string, Readonly<Record<string, number>>>>): Record<string, unknown> {
-    const slots: Record<string, unknown> = {};
-    for (const [slot, m] of this.stages) {
-      const stages: Record<string, unknown> = {};
-      for (const [stage, r] of m)
-        stages[stage] = { window: r.summary('last'), total: r.summary('total'), budgetMs: budgets[slot]?.[stage] };
-      const req = this.requests.get(slot);
-      const srcs: Record<string, unknown> = {};
-      for (const [name, s] of this.sourcesAgg.get(slot) ?? []) {
-        srcs[name] = {
-          calls: s.calls,
-          retrieved: s.retrieved,
-          inSlate: s.inSlate,
-          timeouts: s.timeouts,
-          errors: s.errors,
-          latency: s.lat.summary('total'),
-          budgetMs: budgets[slot]?.[`source:${name}`],
-        };
-      }
-      slots[slot] = { stages, request: req ? { window: req.summary('last'), total: req.summary('total') } : undefined, sources: srcs };
-    }
+    return DashboardSink.merge([this.live()], budgets);
+  }
+
+  /**
+   * This sink's state for another process (a node:cluster worker answering the primary): the
+   * histograms HDR-encoded (compressed base64), the counters as they are. {@link DashboardSink.mergeExported}
+   * draws the dashboard of several workers from these.
+   */
+  exportState(): DashboardState {
+    const enc = (r: { last: Histogram; total: Histogram }) => ({
+      last: hdr.encodeIntoCompressedBase64(r.last),
+      total: hdr.encodeIntoCompressedBase64(r.total),
+    });
+    const l = this.live();
     return {
       windowMs: this.windowMs,
-      slots,
+      stages: l.stages.map(([slot, stage, r]) => [slot, stage, enc(r)]),
+      requests: l.requests.map(([slot, r]) => [slot, enc(r)]),
+      sources: l.sources.map(([slot, name, c]) => [slot, name, { ...c, lat: enc(c.lat) }]),
+      timeline: this.timeline.map((b) => ({ t: b.t, tiers: { ...b.tiers }, requests: b.requests })),
+      modes: [...this.modes],
+      breakers: [...this.breakerStates],
+    };
+  }
+
+  /** The dashboard JSON of several workers' exported states (latencies over every worker's requests). */
+  static mergeExported(
+    states: readonly DashboardState[],
+    budgets: Readonly<Record<string, Readonly<Record<string, number>>>>,
+  ): Record<string, unknown> {
+    const dec = (e: { last: string; total: string }) => ({
+      last: hdr.decodeFromCompressedBase64(e.last),
+      total: hdr.decodeFromCompressedBase64(e.total),
+    });
+    const lives: LiveState[] = states.map((st) => ({
+      windowMs: st.windowMs,
+      stages: st.stages.map(([slot, stage, e]) => [slot, stage, dec(e)]),
+      requests: st.requests.map(([slot, e]) => [slot, dec(e)]),
+      sources: st.sources.map(([slot, name, c]) => [slot, name, { ...c, lat: dec(c.lat) }]),
+      timeline: st.timeline,
+      modes: st.modes,
+      breakers: st.breakers,
+    }));
+    return { ...DashboardSink.merge(lives, budgets), workers: states.length };
+  }
+
+  private live(): LiveState {
+    const stages: [string, string, Pair][] = [];
+    for (const [slot, m] of this.stages) for (const [stage, r] of m) stages.push([slot, stage, r]);
+    const sources: [string, string, SourceCounters][] = [];
+    for (const [slot, m] of this.sourcesAgg) for (const [name, c] of m) sources.push([slot, name, c]);
+    return {
+      windowMs: this.windowMs,
+      stages,
+      requests: [...this.requests],
+      sources,
       timeline: this.timeline,
-      degradationModes: Object.fromEntries(this.modes),
-      breakers: Object.fromEntries(this.breakerStates),
+      modes: [...this.modes],
+      breakers: [...this.breakerStates],
+    };
+  }
+
+  /** Sums the states (histograms added, counters summed, timeline by second, breakers: the worst) and summarises. */
+  private static merge(
+    lives: readonly LiveState[],
+    budgets: Readonly<Record<string, Readonly<Record<string, number>>>>,
+  ): Record<string, unknown> {
+    const sum = (hs: readonly { last: Histogram; total: Histogram }[]) => {
+      if (hs.length === 1) return hs[0] as { last: Histogram; total: Histogram };
+      const out = { last: newHist(), total: newHist() };
+      for (const h of hs) {
+        out.last.add(h.last);
+        out.total.add(h.total);
+      }
+      return out;
+    };
+    const summary = (h: Histogram): LatencySummary => ({
+      count: h.totalCount,
+      p50: h.getValueAtPercentile(50) / 1000,
+      p99: h.getValueAtPercentile(99) / 1000,
+      p999: h.getValueAtPercentile(99.9) / 1000,
+    });
+    const group = <T>(rows: Iterable<[string, T]>): Map<string, T[]> => {
+      const m = new Map<string, T[]>();
+      for (const [k, v] of rows) m.set(k, [...(m.get(k) ?? []), v]);
+      return m;
+    };
+    const stagesBy = group(
+      lives.flatMap((l) =>
+        l.stages.map(([slot, stage, r]): [string, [string, string, Pair]] => [`${slot}\u0000${stage}`, [slot, stage, r]]),
+      ),
+    );
+    const requestsBy = group(lives.flatMap((l) => l.requests));
+    const sourcesBy = group(
+      lives.flatMap((l) =>
+        l.sources.map(([slot, name, c]): [string, [string, string, SourceCounters]] => [`${slot}\u0000${name}`, [slot, name, c]]),
+      ),
+    );
+    const slots: Record<string, { stages: Record<string, unknown>; request?: unknown; sources: Record<string, unknown> }> = {};
+    const slotOf = (slot: string) => (slots[slot] ??= { stages: {}, sources: {} });
+    for (const rows of stagesBy.values()) {
+      const [slot, stage] = rows[0] as [string, string, Pair];
+      const r = sum(rows.map((x) => x[2]));
+      slotOf(slot).stages[stage] = { window: summary(r.last), total: summary(r.total), budgetMs: budgets[slot]?.[stage] };
+    }
+    for (const [slot, rows] of requestsBy) {
+      const r = sum(rows);
+      slotOf(slot).request = { window: summary(r.last), total: summary(r.total) };
+    }
+    for (const rows of sourcesBy.values()) {
+      const [slot, name] = rows[0] as [string, string, SourceCounters];
+      const cs = rows.map((x) => x[2]);
+      const add = (k: 'calls' | 'retrieved' | 'inSlate' | 'timeouts' | 'errors') => cs.reduce((a, c) => a + c[k], 0);
+      slotOf(slot).sources[name] = {
+        calls: add('calls'),
+        retrieved: add('retrieved'),
+        inSlate: add('inSlate'),
+        timeouts: add('timeouts'),
+        errors: add('errors'),
+        latency: summary(sum(cs.map((c) => c.lat)).total),
+        budgetMs: budgets[slot]?.[`source:${name}`],
+      };
+    }
+    // The timeline by second, over every worker.
+    const byT = new Map<number, TierBucket>();
+    for (const l of lives)
+      for (const b of l.timeline) {
+        const m = byT.get(b.t) ?? { t: b.t, tiers: {}, requests: 0 };
+        m.requests += b.requests;
+        for (const [tier, n] of Object.entries(b.tiers)) m.tiers[tier] = (m.tiers[tier] ?? 0) + n;
+        byT.set(b.t, m);
+      }
+    const modes = new Map<string, number>();
+    for (const l of lives) for (const [k, n] of l.modes) modes.set(k, (modes.get(k) ?? 0) + n);
+    const breakers = new Map<string, { state: BreakerState; since: number; transitions: number }>();
+    for (const l of lives)
+      for (const [dep, b] of l.breakers) {
+        const prev = breakers.get(dep);
+        if (prev === undefined || BREAKER_RANK[b.state] > BREAKER_RANK[prev.state])
+          breakers.set(dep, { ...b, transitions: b.transitions + (prev?.transitions ?? 0) });
+        else prev.transitions += b.transitions;
+      }
+    return {
+      windowMs: lives[0]?.windowMs,
+      slots,
+      timeline: [...byT.values()].sort((a, b) => a.t - b.t),
+      degradationModes: Object.fromEntries(modes),
+      breakers: Object.fromEntries(breakers),
     };
   }
 

@@ -4,7 +4,7 @@ import { StaticSource, TeeMetricsSink, createRecommender } from '@recspine/core'
 import { FeaturesErrors } from '@recspine/features';
 import { PrometheusMetricsSink } from '@recspine/core/prometheus';
 import { AdmissionController } from './AdmissionController.js';
-import { buildApp, type ServerDeps } from './app.js';
+import { buildApp, type ServerDeps, type WorkerDashboard } from './app.js';
 import { DashboardSink } from './DashboardSink.js';
 import { Experiments, bucket } from './Experiments.js';
 import { ImpressionLogger } from './ImpressionLogger.js';
@@ -241,6 +241,30 @@ describe('buildApp', () => {
       expect(metrics.headers['x-recspine-metrics-scope']).toBe('server'); // one process: its registry is the server's
       const dash = await app.inject({ method: 'GET', url: '/v1/dashboard' });
       expect(Object.keys(dash.json().slots)).toContain('homepage');
+    });
+
+    it("draws every worker's dashboard when it can gather them, and its own when it cannot", async () => {
+      const one = new DashboardSink(60_000);
+      const two = new DashboardSink(60_000);
+      one.request('homepage', 3);
+      two.request('homepage', 5);
+      two.request('homepage', 7);
+      const workers: WorkerDashboard[] = [
+        { sink: one.exportState(), breakers: [{ name: 'features', state: 'closed' }] },
+        { sink: two.exportState(), breakers: [{ name: 'features', state: 'open' }] },
+      ];
+      const agg = buildApp(deps({ gather: async (kind) => (kind === 'dashboard' ? workers : []) }));
+      const d = (await agg.inject({ method: 'GET', url: '/v1/dashboard' })).json();
+      expect(d).toMatchObject({ scope: 'server', workers: 2, breakers: [{ name: 'features', state: 'open' }] });
+      expect(d.slots.homepage.request.total.count).toBe(3);
+      await agg.close();
+      const lone = buildApp(deps({ gather: () => Promise.reject(new Error('primary gone')) }));
+      const l = (await lone.inject({ method: 'GET', url: '/v1/dashboard' })).json();
+      expect(l.scope).toBe('worker');
+      expect(l.workers).toBeUndefined();
+      await lone.close();
+      one.close();
+      two.close();
     });
 
     it("serves the cluster's aggregated metrics in a worker, and this worker's own if the primary does not answer", async () => {

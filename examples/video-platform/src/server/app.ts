@@ -7,9 +7,9 @@ import Fastify, {
   type HookHandlerDoneFunction,
 } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
-import { isRecSpineError, type RecRequest, type RecResponse, type Recommender } from '@recspine/core';
+import { isRecSpineError, type BreakerSnapshot, type RecRequest, type RecResponse, type Recommender } from '@recspine/core';
 import type { AdmissionController, ShedReason } from './AdmissionController.js';
-import type { DashboardSink } from './DashboardSink.js';
+import { DashboardSink, type DashboardState } from './DashboardSink.js';
 import type { Experiments } from './Experiments.js';
 import type { ServedFeatures } from '../serving/ServedFeatureTap.js';
 import type { ImpressionLogger } from './ImpressionLogger.js';
@@ -57,7 +57,20 @@ export interface ServerDeps {
    * (`clusterMetricsClient`): `GET /metrics` serves them instead of this worker's own.
    */
   readonly clusterMetrics?: () => Promise<string>;
+  /**
+   * Every node:cluster worker's value of a named state (`clusterGatherClient`); with it,
+   * `GET /v1/dashboard` draws every worker's requests instead of this worker's.
+   */
+  readonly gather?: (kind: string) => Promise<readonly unknown[]>;
 }
+
+/** What each worker gives for the cluster dashboard (`gather('dashboard')`). */
+export interface WorkerDashboard {
+  readonly sink: DashboardState;
+  readonly breakers: readonly BreakerSnapshot[];
+}
+
+const BREAKER_ORDER: Readonly<Record<string, number>> = { closed: 0, half_open: 1, open: 2, isolated: 3 };
 
 /** Where the impression log gets the served features of a request (the serving module's `ServedFeatureTap`). */
 export interface ServedFeatureSource {
@@ -270,14 +283,40 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     const ready = Object.values(checks).every((c) => c.ok);
     return reply.code(ready ? 200 : 503).send({ ready, checks });
   });
-  app.get('/v1/dashboard', async () => ({
-    ...deps.dashboard.snapshot(deps.budgets),
-    admission: { ...deps.admission.current, shed: deps.admission.shed, admitted: deps.admission.admitted },
-    impressions: { written: deps.impressions.written, dropped: deps.impressions.dropped },
-    breakers: deps.recommender.breakers(),
-    experiment: deps.experiments.current,
-    ...deps.status?.(),
-  }));
+  // With several workers the latency, source, tier and breaker panels are every worker's (the
+  // primary gathers each one's HDR histograms and counters); admission, impressions and the
+  // experiment are this worker's. `scope` says which.
+  app.get('/v1/dashboard', async (req) => {
+    let merged: { sink: Record<string, unknown>; breakers: readonly BreakerSnapshot[] } | undefined;
+    if (deps.gather !== undefined) {
+      try {
+        const all = (await deps.gather('dashboard')) as readonly WorkerDashboard[];
+        const worst = new Map<string, BreakerSnapshot>();
+        for (const b of all.flatMap((w) => w.breakers)) {
+          const prev = worst.get(b.name);
+          if (prev === undefined || (BREAKER_ORDER[b.state] ?? 0) > (BREAKER_ORDER[prev.state] ?? 0)) worst.set(b.name, b);
+        }
+        merged = {
+          sink: DashboardSink.mergeExported(
+            all.map((w) => w.sink),
+            deps.budgets,
+          ),
+          breakers: [...worst.values()],
+        };
+      } catch (e) {
+        req.log.warn({ err: e }, 'cluster dashboard unavailable; serving this worker only');
+      }
+    }
+    return {
+      ...(merged?.sink ?? deps.dashboard.snapshot(deps.budgets)),
+      scope: merged !== undefined || deps.gather === undefined ? 'server' : 'worker',
+      admission: { ...deps.admission.current, shed: deps.admission.shed, admitted: deps.admission.admitted },
+      impressions: { written: deps.impressions.written, dropped: deps.impressions.dropped },
+      breakers: merged?.breakers ?? deps.recommender.breakers(),
+      experiment: deps.experiments.current,
+      ...deps.status?.(),
+    };
+  });
   if (deps.dashboardHtml) {
     const html = deps.dashboardHtml;
     app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(html));

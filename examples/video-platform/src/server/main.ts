@@ -10,7 +10,7 @@
  * consumer offsets, close stores; then exit.
  */
 import cluster from 'node:cluster';
-import { serveClusterMetrics } from './clusterMetrics.js';
+import { serveClusterGather, serveClusterMetrics } from './clusterMetrics.js';
 import { loadConfig, type ServerConfig, workerExecArgv } from './config.js';
 import { startServer } from './startServer.js';
 
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       `primary ${process.pid}: forking ${config.workers} worker(s) (mode ${config.mode}${execArgv === undefined ? '' : `, ${execArgv[execArgv.length - 1]}`})`,
     );
     serveClusterMetrics(); // a worker's GET /metrics serves every worker's series (clusterMetrics.ts)
+    serveClusterGather(); // and its GET /v1/dashboard every worker's latencies, sources and tiers
     for (let i = 0; i < config.workers; i++) cluster.fork({ RECSPINE_WORKER_INDEX: String(i) });
     let stopping = false;
     cluster.on('exit', (w, code) => {

@@ -12,8 +12,8 @@ import { ServedFeatureTap, buildVideoRecommender, type VideoRecommender } from '
 import type { WorldPreset } from '../world/WorldConfig.js';
 import { AdmissionController } from './AdmissionController.js';
 import { registerAdminRoutes } from './AdminRoutes.js';
-import { buildApp, type EventsResult, type ReadyCheck } from './app.js';
-import { clusterMetricsClient } from './clusterMetrics.js';
+import { buildApp, type EventsResult, type ReadyCheck, type WorkerDashboard } from './app.js';
+import { clusterGatherClient, clusterMetricsClient } from './clusterMetrics.js';
 import type { ServerConfig } from './config.js';
 import { DashboardSink } from './DashboardSink.js';
 import { Experiments } from './Experiments.js';
@@ -226,6 +226,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     modelPushes: () => modelPushes,
     plannedCap: () => trimmer.plannedCap,
   });
+  // a cluster worker draws every worker's dashboard: each answers the primary with its sink's state
+  const gather = clusterGatherClient({
+    dashboard: (): WorkerDashboard => ({ sink: dashboard.exportState(), breakers: vr.recommender.breakers() }),
+  });
   const app = buildApp({
     concurrency: config.concurrency,
     recommender: vr.recommender,
@@ -236,6 +240,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     servedFeatures,
     registry,
     ...(clusterMetrics === undefined ? {} : { clusterMetrics }),
+    ...(gather === undefined ? {} : { gather }),
     budgets,
     publishEvents,
     deleteUser: async (userId) => {
