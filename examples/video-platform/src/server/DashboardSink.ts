@@ -13,6 +13,16 @@ export interface LatencySummary {
   readonly p999: number;
 }
 
+/** Count and p50/p99/p999 (ms) of a histogram of µs. */
+function summarise(h: Histogram): LatencySummary {
+  return {
+    count: h.totalCount,
+    p50: h.getValueAtPercentile(50) / 1000,
+    p99: h.getValueAtPercentile(99) / 1000,
+    p999: h.getValueAtPercentile(99.9) / 1000,
+  };
+}
+
 /** Rolling pair of histograms: the window being filled and the last complete one. */
 class Rolling {
   cur = newHist();
@@ -30,13 +40,7 @@ class Rolling {
     this.cur = t;
   }
   summary(which: 'last' | 'total' | 'cur'): LatencySummary {
-    const h = this[which];
-    return {
-      count: h.totalCount,
-      p50: h.getValueAtPercentile(50) / 1000,
-      p99: h.getValueAtPercentile(99) / 1000,
-      p999: h.getValueAtPercentile(99.9) / 1000,
-    };
+    return summarise(this[which]);
   }
 }
 
@@ -256,12 +260,6 @@ export class DashboardSink implements MetricsSink {
       }
       return out;
     };
-    const summary = (h: Histogram): LatencySummary => ({
-      count: h.totalCount,
-      p50: h.getValueAtPercentile(50) / 1000,
-      p99: h.getValueAtPercentile(99) / 1000,
-      p999: h.getValueAtPercentile(99.9) / 1000,
-    });
     const group = <T>(rows: Iterable<[string, T]>): Map<string, T[]> => {
       const m = new Map<string, T[]>();
       for (const [k, v] of rows) m.set(k, [...(m.get(k) ?? []), v]);
@@ -283,11 +281,11 @@ export class DashboardSink implements MetricsSink {
     for (const rows of stagesBy.values()) {
       const [slot, stage] = rows[0] as [string, string, Pair];
       const r = sum(rows.map((x) => x[2]));
-      slotOf(slot).stages[stage] = { window: summary(r.last), total: summary(r.total), budgetMs: budgets[slot]?.[stage] };
+      slotOf(slot).stages[stage] = { window: summarise(r.last), total: summarise(r.total), budgetMs: budgets[slot]?.[stage] };
     }
     for (const [slot, rows] of requestsBy) {
       const r = sum(rows);
-      slotOf(slot).request = { window: summary(r.last), total: summary(r.total) };
+      slotOf(slot).request = { window: summarise(r.last), total: summarise(r.total) };
     }
     for (const rows of sourcesBy.values()) {
       const [slot, name] = rows[0] as [string, string, SourceCounters];
@@ -299,7 +297,7 @@ export class DashboardSink implements MetricsSink {
         inSlate: add('inSlate'),
         timeouts: add('timeouts'),
         errors: add('errors'),
-        latency: summary(sum(cs.map((c) => c.lat)).total),
+        latency: summarise(sum(cs.map((c) => c.lat)).total),
         budgetMs: budgets[slot]?.[`source:${name}`],
       };
     }
