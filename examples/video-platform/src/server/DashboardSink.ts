@@ -63,7 +63,7 @@ export interface DashboardState {
   readonly windowMs: number;
   readonly stages: readonly [string, string, { last: string; total: string }][];
   readonly requests: readonly [string, { last: string; total: string }][];
-  readonly sources: readonly [string, string, Omit<SourceCounters, 'lat'> & { lat: { last: string; total: string } }][];
+  readonly sources: readonly [string, string, Omit<SourceCounters, 'lat'> & { lat: { total: string } }][];
   readonly timeline: readonly TierBucket[];
   readonly modes: readonly [string, number][];
   readonly breakers: readonly [string, { state: BreakerState; since: number; transitions: number }][];
@@ -202,7 +202,8 @@ export class DashboardSink implements MetricsSink {
       windowMs: this.windowMs,
       stages: l.stages.map(([slot, stage, r]) => [slot, stage, enc(r)]),
       requests: l.requests.map(([slot, r]) => [slot, enc(r)]),
-      sources: l.sources.map(([slot, name, c]) => [slot, name, { ...c, lat: enc(c.lat) }]),
+      // a source's panel shows its latency since start only: its last window is not sent
+      sources: l.sources.map(([slot, name, c]) => [slot, name, { ...c, lat: { total: hdr.encodeIntoCompressedBase64(c.lat.total) } }]),
       timeline: this.timeline.map((b) => ({ t: b.t, tiers: { ...b.tiers }, requests: b.requests })),
       modes: [...this.modes],
       breakers: [...this.breakerStates],
@@ -222,7 +223,11 @@ export class DashboardSink implements MetricsSink {
       windowMs: st.windowMs,
       stages: st.stages.map(([slot, stage, e]) => [slot, stage, dec(e)]),
       requests: st.requests.map(([slot, e]) => [slot, dec(e)]),
-      sources: st.sources.map(([slot, name, c]) => [slot, name, { ...c, lat: dec(c.lat) }]),
+      sources: st.sources.map(([slot, name, c]) => [
+        slot,
+        name,
+        { ...c, lat: { last: newHist(), total: hdr.decodeFromCompressedBase64(c.lat.total) } },
+      ]),
       timeline: st.timeline,
       modes: st.modes,
       breakers: st.breakers,
