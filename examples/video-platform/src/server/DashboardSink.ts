@@ -69,7 +69,8 @@ export interface DashboardState {
   readonly breakers: readonly [string, { state: BreakerState; since: number; transitions: number }][];
 }
 
-const BREAKER_RANK: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2, isolated: 3 };
+/** Breaker states from best to worst: merging workers keeps the worst. */
+export const BREAKER_RANK: Readonly<Record<BreakerState, number>> = { closed: 0, half_open: 1, open: 2, isolated: 3 };
 
 /** Per-second counters of degradation tiers, kept for the last `seconds`. */
 interface TierBucket {

@@ -9,7 +9,7 @@ import Fastify, {
 import { Histogram, type Registry } from 'prom-client';
 import { isRecSpineError, type BreakerSnapshot, type RecRequest, type RecResponse, type Recommender } from '@recspine/core';
 import type { AdmissionController, ShedReason } from './AdmissionController.js';
-import { DashboardSink, type DashboardState } from './DashboardSink.js';
+import { BREAKER_RANK, DashboardSink, type DashboardState } from './DashboardSink.js';
 import type { Experiments } from './Experiments.js';
 import type { ServedFeatures } from '../serving/ServedFeatureTap.js';
 import type { ImpressionLogger } from './ImpressionLogger.js';
@@ -69,8 +69,6 @@ export interface WorkerDashboard {
   readonly sink: DashboardState;
   readonly breakers: readonly BreakerSnapshot[];
 }
-
-const BREAKER_ORDER: Readonly<Record<string, number>> = { closed: 0, half_open: 1, open: 2, isolated: 3 };
 
 /** Where the impression log gets the served features of a request (the serving module's `ServedFeatureTap`). */
 export interface ServedFeatureSource {
@@ -294,7 +292,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
         const worst = new Map<string, BreakerSnapshot>();
         for (const b of all.flatMap((w) => w.breakers)) {
           const prev = worst.get(b.name);
-          if (prev === undefined || (BREAKER_ORDER[b.state] ?? 0) > (BREAKER_ORDER[prev.state] ?? 0)) worst.set(b.name, b);
+          if (prev === undefined || BREAKER_RANK[b.state] > BREAKER_RANK[prev.state]) worst.set(b.name, b);
         }
         merged = {
           sink: DashboardSink.mergeExported(
