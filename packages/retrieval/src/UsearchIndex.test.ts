@@ -7,11 +7,16 @@ describe('UsearchIndex', () => {
   for (const quantization of ['f32', 'f16', 'i8'] as const) {
     describe(`quantization ${quantization}`, () => {
       // i8 quantises unit vectors, so it only takes cosine; the contract's ip cases run on f32 for it.
-      annContract(`usearch-${quantization}`, (dims, metric, ef) =>
-        quantization === 'i8' && metric === 'ip'
-          ? new UsearchIndex({ dims, metric, quantization: 'f32', expansionSearch: ef ?? 64 })
-          : new UsearchIndex({ dims, metric, quantization, expansionSearch: ef ?? 64 }),
-      );
+      // The cases that pass a search width expect exact answers (an item is its own nearest
+      // neighbour): those build on one thread. A multi-threaded batch insert can leave a node of a
+      // 300-item graph unreachable — seen on CI on 27 Nov even at ef 300 (f16: i5 returned for i17's
+      // own vector) — which is HNSW's recall loss, measured by the recall tests, not a contract breach.
+      annContract(`usearch-${quantization}`, (dims, metric, ef) => {
+        const build = ef === undefined ? {} : { buildThreads: 1 };
+        return quantization === 'i8' && metric === 'ip'
+          ? new UsearchIndex({ dims, metric, quantization: 'f32', expansionSearch: ef ?? 64, ...build })
+          : new UsearchIndex({ dims, metric, quantization, expansionSearch: ef ?? 64, ...build });
+      });
     });
   }
 

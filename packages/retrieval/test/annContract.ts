@@ -17,8 +17,9 @@ export function annContract(name: string, make: (dims: number, metric: AnnMetric
   describe('search', () => {
     it('finds an item as its own nearest neighbour, best first, without duplicates', () => {
       // A search width of the catalogue size (HNSW ef 300, every IVF list): an approximate backend
-      // answers this exactly. At the default ef 64, usearch's multi-threaded batch insert built a
-      // graph that once missed i17 itself (1 run in ~3 on CI, 27 Nov); recall has its own tests.
+      // answers this exactly, given a graph that reaches every node. usearch's multi-threaded batch
+      // insert once built one that missed i17 itself at ef 64 and once at ef 300 (CI, 27 Nov), so
+      // its test builds this case on one thread; recall has its own tests.
       const idx = make(D, 'cos', 300);
       const { ids, vectors } = randomItems(300, D);
       idx.upsertBatch(ids, vectors);
