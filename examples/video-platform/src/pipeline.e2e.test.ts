@@ -62,6 +62,16 @@ describe('video-platform pipeline (tiny world)', () => {
     expect(eov.relatedShare).toBeGreaterThan(0.5); // the related source leads the slot
     // nearest neighbours are the most related list there is; the served slate trades some of that for the user
     expect(eov.relatedOnlyRelatedness).toBeGreaterThan(eov.relatedness);
+    // Search, offline: queries built from the watched item's title, scored on matching items.
+    const sq = e.search;
+    expect(sq.users).toBe(eov.users);
+    expect(sq.backfillK).toBe(100);
+    expect(sq.matchingItems).toBeGreaterThanOrEqual(1); // the watched item's own title matches its words
+    for (const v of [sq.ndcg10, sq.queryOnlyNdcg10, sq.matchShare, sq.queryOnlyMatchShare]) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    expect(sq.queryOnlyMatchShare).toBeGreaterThan(0.5); // the query source finds the matching titles
     expect(e.oracleNdcg10).toBeGreaterThan(e.popularityNdcg10);
     // Learned something: better-than-chance click AUC on the held-out window.
     expect(e.aucByHead['ctr']).toBeGreaterThan(0.55);

@@ -13,6 +13,7 @@ import { readColumn } from '../world/internal/binio.js';
 import { progress, progressDefault } from '../world/internal/progress.js';
 import { Rng } from '../world/internal/random.js';
 import { World } from '../world/World.js';
+import { itemText } from '../world/itemText.js';
 import type { DriftReport } from './DriftGate.js';
 import { driftOnLogs } from './DriftGate.js';
 import { entropy, mean, ndcg, recall, topK } from './metrics.js';
@@ -36,6 +37,8 @@ export interface EvalOptions {
   readonly homepageCaps?: VideoRecommenderOptions['homepageCaps'];
   /** Two-tower backfill on the end-of-video and search slots (default: the serving module's). */
   readonly backfillK?: VideoRecommenderOptions['backfillK'];
+  /** The search slot's relevance tiers (default: the serving module's). */
+  readonly searchMinRelativeScore?: number;
 }
 
 /**
@@ -58,6 +61,28 @@ export interface EndOfVideoEval {
   readonly relatedShare: number;
   /** Share of slate items in the just-watched item's category. */
   readonly sameCategoryShare: number;
+  /** The two-tower backfill k the slot ran with. */
+  readonly backfillK: number;
+}
+
+/**
+ * The search slot, offline: each evaluated user with a watch history searches for their most
+ * recent watched item's category and topic words (its title without the style word, e.g.
+ * "cooking tips"). An item matches when its own title has both words. NDCG@10 counts the realised
+ * engagement of matching items only (a non-matching item gains nothing, whatever the user thinks
+ * of it), against the best 10 matching items for that user.
+ */
+export interface SearchEval {
+  readonly users: number;
+  /** NDCG@10 of the served search slate, matching items' realised engagement only. */
+  readonly ndcg10: number;
+  /** The `query` source's own top 10 (text relevance, eligible items only): the non-personal baseline. */
+  readonly queryOnlyNdcg10: number;
+  /** Share of slate items that match the query. */
+  readonly matchShare: number;
+  readonly queryOnlyMatchShare: number;
+  /** Matching items per query (mean): how many the slate could choose from. */
+  readonly matchingItems: number;
   /** The two-tower backfill k the slot ran with. */
   readonly backfillK: number;
 }
@@ -105,6 +130,7 @@ export interface SeedEval {
   readonly coarseAuc: number;
   readonly slateHealth: SlateHealth;
   readonly endOfVideo: EndOfVideoEval;
+  readonly search: SearchEval;
   /** How many degraded-run requests core actually ordered with the degraded model. */
   readonly degradedOrderedShare: number;
   readonly drift: Pick<DriftReport, 'threshold' | 'maxPsi' | 'worst' | 'drifted' | 'exempt' | 'promoted'>;
@@ -146,6 +172,7 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
     ...(opts.coarseKeep === undefined ? {} : { coarseKeep: opts.coarseKeep }),
     ...(opts.homepageCaps === undefined ? {} : { homepageCaps: opts.homepageCaps }),
     ...(opts.backfillK === undefined ? {} : { backfillK: opts.backfillK }),
+    ...(opts.searchMinRelativeScore === undefined ? {} : { searchMinRelativeScore: opts.searchMinRelativeScore }),
   });
   const data = vr.world;
   const truthWorld = World.build(data.manifest.config);
@@ -191,6 +218,9 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
   const creators = new Map<number, number>();
   let served = 0;
   let servedCold = 0;
+  // search: every item's title words, for the match test
+  const titleWords = Array.from({ length: N }, (_, i) => new Set(itemText(data, i).title.split(' ')));
+  const srch = { nd: [] as number[], qNd: [] as number[], match: [] as number[], qMatch: [] as number[], matching: [] as number[] };
   const eov = {
     nd: [] as number[],
     relNd: [] as number[],
@@ -304,6 +334,22 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
       );
       const cat = data.itemCategory[last] as number;
       eov.cat.push(eovSlate.length === 0 ? 0 : eovSlate.filter((i) => data.itemCategory[i] === cat).length / eovSlate.length);
+
+      // Search: the watched item's category and topic words as the query.
+      const words = itemText(data, last).title.split(' ').slice(1);
+      const matches = (i: number) => i >= 0 && words.every((w) => (titleWords[i] as Set<string>).has(w));
+      const qGain = Float64Array.from(realised, (g, i) => (matches(i) && allowed(i) ? g : 0));
+      const sRequest: RecRequest = { ...request, slot: 'search', query: words.join(' ') };
+      const sSlate = (await vr.recommender.recommend(sRequest)).items.map((x) => idx(x.itemId));
+      const qList = (await ids(src.query, offlineCtx(sRequest, new Map()), 300)).filter(allowed).slice(0, 10);
+      const share = (list: number[]) => (list.length === 0 ? 0 : list.filter(matches).length / list.length);
+      srch.nd.push(ndcg(gains(sSlate, qGain), qGain, 10));
+      srch.qNd.push(ndcg(gains(qList, qGain), qGain, 10));
+      srch.match.push(share(sSlate));
+      srch.qMatch.push(share(qList));
+      let m = 0;
+      for (let i = 0; i < N; i++) if (matches(i) && allowed(i)) m++;
+      srch.matching.push(m);
     }
 
     // Slate health.
@@ -373,6 +419,15 @@ export async function evaluate(world: WorldHandle, models: ModelsHandle, opts: E
       relatedShare: mean(eov.relShare),
       sameCategoryShare: mean(eov.cat),
       backfillK: vr.backfillK.endOfVideo,
+    },
+    search: {
+      users: srch.nd.length,
+      ndcg10: mean(srch.nd),
+      queryOnlyNdcg10: mean(srch.qNd),
+      matchShare: mean(srch.match),
+      queryOnlyMatchShare: mean(srch.qMatch),
+      matchingItems: mean(srch.matching),
+      backfillK: vr.backfillK.search,
     },
     degradedOrderedShare: picked.length > 0 ? degradedOrdered / picked.length : 0,
     drift: {

@@ -89,6 +89,17 @@ export function markdownReport(evals: readonly SeedEval[], settings: Readonly<Re
       `| ${e.seed} | ${v.users} | ${f3(v.ndcg10)} | ${f3(v.relatedOnlyNdcg10)} | ${f3(v.relatedness)} | ${f3(v.relatedOnlyRelatedness)} | ${f3(v.relatedShare)} | ${f3(v.sameCategoryShare)} | ${v.backfillK} |`,
     );
   }
+  lines.push('', "## Search (the most recent watched item's category and topic words as the query)", '');
+  lines.push(
+    '| seed | users | NDCG@10 (matching items) | query top-10 NDCG@10 | match share | query top-10 match share | matching items per query | two-tower backfill k |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const e of evals) {
+    const q = e.search;
+    lines.push(
+      `| ${e.seed} | ${q.users} | ${f3(q.ndcg10)} | ${f3(q.queryOnlyNdcg10)} | ${f3(q.matchShare)} | ${f3(q.queryOnlyMatchShare)} | ${f1(q.matchingItems)} | ${q.backfillK} |`,
+    );
+  }
   lines.push('', '## AUC per head on the held-out window (fine / degraded)', '');
   lines.push('| seed | ctr | watch | report | satisfaction | coarse |', '|---|---|---|---|---|---|');
   for (const e of evals) {

@@ -25,8 +25,8 @@ describe('homepage quotas', () => {
 });
 
 describe('end-of-video and search backfill k', () => {
-  it('default to 500 / 300 two-tower items behind the context source, with partial overrides', () => {
-    expect(backfillKOf({})).toEqual({ endOfVideo: 500, search: 300 });
+  it('default to 500 / 100 two-tower items behind the context source, with partial overrides', () => {
+    expect(backfillKOf({})).toEqual({ endOfVideo: 500, search: 100 });
     expect(backfillKOf({ backfillK: { search: 100 } })).toEqual({ ...DEFAULT_BACKFILL_K, search: 100 });
   });
 

@@ -4,6 +4,7 @@ export {
   DEFAULT_BACKFILL_K,
   DEFAULT_BUDGETS,
   DEFAULT_HOMEPAGE_QUOTAS,
+  SEARCH_MIN_RELATIVE_SCORE,
   backfillKOf,
   buildVideoRecommender,
   homepageQuotasOf,
