@@ -258,11 +258,13 @@ describe('buildApp', () => {
       expect(d).toMatchObject({ scope: 'server', workers: 2, breakers: [{ name: 'features', state: 'open' }] });
       expect(d.slots.homepage.request.total.count).toBe(3);
       await agg.close();
-      const lone = buildApp(deps({ gather: () => Promise.reject(new Error('primary gone')) }));
-      const l = (await lone.inject({ method: 'GET', url: '/v1/dashboard' })).json();
-      expect(l.scope).toBe('worker');
-      expect(l.workers).toBeUndefined();
-      await lone.close();
+      for (const gather of [() => Promise.reject(new Error('primary gone')), async () => []]) {
+        const lone = buildApp(deps({ gather }));
+        const l = (await lone.inject({ method: 'GET', url: '/v1/dashboard' })).json();
+        expect(l.scope).toBe('worker'); // its own panels, not an empty merge of nobody's
+        expect(l.workers).toBeUndefined();
+        await lone.close();
+      }
       one.close();
       two.close();
     });

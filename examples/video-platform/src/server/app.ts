@@ -289,6 +289,7 @@ export function buildApp(deps: ServerDeps): FastifyInstance {
     if (deps.gather !== undefined) {
       try {
         const all = (await deps.gather('dashboard')) as readonly WorkerDashboard[];
+        if (all.length === 0) throw new Error('no worker answered');
         const worst = new Map<string, BreakerSnapshot>();
         for (const b of all.flatMap((w) => w.breakers)) {
           const prev = worst.get(b.name);
