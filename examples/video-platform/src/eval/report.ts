@@ -50,85 +50,165 @@ export function markdownReport(evals: readonly SeedEval[], settings: Readonly<Re
       .join(', ')}`,
     '',
   );
-  lines.push('## Ranking (NDCG@10 on realised held-out engagement)', '');
-  lines.push(
-    '| seed | users | items | eval users (cold) | pipeline | oracle | popularity | degraded | store fully down | pipeline/oracle | pipeline/popularity | degraded/pipeline |',
+  // One markdown table per section, a row per seed (the separator follows the column count).
+  const table = (title: string, columns: readonly string[], cells: (e: SeedEval) => readonly (string | number)[]): void => {
+    lines.push(`## ${title}`, '', `| ${columns.join(' | ')} |`, `|${'---|'.repeat(columns.length)}`);
+    for (const e of evals) lines.push(`| ${cells(e).join(' | ')} |`);
+    lines.push('');
+  };
+  table(
+    'Ranking (NDCG@10 on realised held-out engagement)',
+    [
+      'seed',
+      'users',
+      'items',
+      'eval users (cold)',
+      'pipeline',
+      'oracle',
+      'popularity',
+      'degraded',
+      'store fully down',
+      'pipeline/oracle',
+      'pipeline/popularity',
+      'degraded/pipeline',
+    ],
+    (e) => {
+      const t = checkTargets(e);
+      return [
+        e.seed,
+        e.users,
+        e.items,
+        `${e.evalUsers} (${e.coldEvalUsers})`,
+        f3(e.ndcg10),
+        f3(e.oracleNdcg10),
+        f3(e.popularityNdcg10),
+        f3(e.degradedNdcg10),
+        f3(e.fullOutageNdcg10),
+        f3(t.ndcgVsOracle),
+        f3(t.ndcgVsPopularity),
+        f3(t.degradedVsFull),
+      ];
+    },
   );
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const e of evals) {
-    const t = checkTargets(e);
-    lines.push(
-      `| ${e.seed} | ${e.users} | ${e.items} | ${e.evalUsers} (${e.coldEvalUsers}) | ${f3(e.ndcg10)} | ${f3(e.oracleNdcg10)} | ${f3(e.popularityNdcg10)} | ${f3(e.degradedNdcg10)} | ${f3(e.fullOutageNdcg10)} | ${f3(t.ndcgVsOracle)} | ${f3(t.ndcgVsPopularity)} | ${f3(t.degradedVsFull)} |`,
-    );
-  }
-  lines.push('', '## Ranking with expected gains (oracle = 1 by construction)', '');
-  lines.push('| seed | pipeline | popularity | degraded |', '|---|---|---|---|');
-  for (const e of evals)
-    lines.push(
-      `| ${e.seed} | ${f3(e.expectedGain.ndcg10)} | ${f3(e.expectedGain.popularityNdcg10)} | ${f3(e.expectedGain.degradedNdcg10)} |`,
-    );
-  lines.push('', '## Retrieval (recall of the top-100 true items)', '');
-  lines.push(
-    '| seed | two-tower @1000 | popularity @1000 | portfolio as served (quotas tt + pop + fresh + cold-start) | wide portfolio (tt 1000 + pop 1000 + fresh 300 + cold-start 300) | two-tower/popularity |',
-    '|---|---|---|---|---|---|',
+  table('Ranking with expected gains (oracle = 1 by construction)', ['seed', 'pipeline', 'popularity', 'degraded'], (e) => [
+    e.seed,
+    f3(e.expectedGain.ndcg10),
+    f3(e.expectedGain.popularityNdcg10),
+    f3(e.expectedGain.degradedNdcg10),
+  ]);
+  table(
+    'Retrieval (recall of the top-100 true items)',
+    [
+      'seed',
+      'two-tower @1000',
+      'popularity @1000',
+      'portfolio as served (quotas tt + pop + fresh + cold-start)',
+      'wide portfolio (tt 1000 + pop 1000 + fresh 300 + cold-start 300)',
+      'two-tower/popularity',
+    ],
+    (e) => {
+      const q = e.portfolioQuotas;
+      return [
+        e.seed,
+        f3(e.twoTowerRecall1000),
+        f3(e.popularityRecall1000),
+        `${f3(e.portfolioRecall1000)} (${q.twoTower} + ${q.popular} + ${q.fresh} + ${q.coldStart})`,
+        f3(e.widePortfolioRecall),
+        f3(checkTargets(e).recallVsPopularity),
+      ];
+    },
   );
-  for (const e of evals) {
-    const q = e.portfolioQuotas;
-    lines.push(
-      `| ${e.seed} | ${f3(e.twoTowerRecall1000)} | ${f3(e.popularityRecall1000)} | ${f3(e.portfolioRecall1000)} (${q.twoTower} + ${q.popular} + ${q.fresh} + ${q.coldStart}) | ${f3(e.widePortfolioRecall)} | ${f3(checkTargets(e).recallVsPopularity)} |`,
-    );
-  }
-  lines.push('', "## End-of-video (what follows each user's most recent watched item)", '');
-  lines.push(
-    '| seed | users | NDCG@10 | related top-10 NDCG@10 | relatedness (cosine to the watched item) | related top-10 relatedness | related share | same-category share | two-tower backfill k |',
-    '|---|---|---|---|---|---|---|---|---|',
+  table(
+    "End-of-video (what follows each user's most recent watched item)",
+    [
+      'seed',
+      'users',
+      'NDCG@10',
+      'related top-10 NDCG@10',
+      'relatedness (cosine to the watched item)',
+      'related top-10 relatedness',
+      'related share',
+      'same-category share',
+      'two-tower backfill k',
+    ],
+    ({ seed, endOfVideo: v }) => [
+      seed,
+      v.users,
+      f3(v.ndcg10),
+      f3(v.relatedOnlyNdcg10),
+      f3(v.relatedness),
+      f3(v.relatedOnlyRelatedness),
+      f3(v.relatedShare),
+      f3(v.sameCategoryShare),
+      v.backfillK,
+    ],
   );
-  for (const e of evals) {
-    const v = e.endOfVideo;
-    lines.push(
-      `| ${e.seed} | ${v.users} | ${f3(v.ndcg10)} | ${f3(v.relatedOnlyNdcg10)} | ${f3(v.relatedness)} | ${f3(v.relatedOnlyRelatedness)} | ${f3(v.relatedShare)} | ${f3(v.sameCategoryShare)} | ${v.backfillK} |`,
-    );
-  }
-  lines.push('', "## Search (the most recent watched item's category and topic words as the query)", '');
-  lines.push(
-    '| seed | users | NDCG@10 (matching items) | query top-10 NDCG@10 | match share | query top-10 match share | matching items per query | two-tower backfill k |',
-    '|---|---|---|---|---|---|---|---|',
+  table(
+    "Search (the most recent watched item's category and topic words as the query)",
+    [
+      'seed',
+      'users',
+      'NDCG@10 (matching items)',
+      'query top-10 NDCG@10',
+      'match share',
+      'query top-10 match share',
+      'matching items per query',
+      'two-tower backfill k',
+    ],
+    ({ seed, search: q }) => [
+      seed,
+      q.users,
+      f3(q.ndcg10),
+      f3(q.queryOnlyNdcg10),
+      f3(q.matchShare),
+      f3(q.queryOnlyMatchShare),
+      f1(q.matchingItems),
+      q.backfillK,
+    ],
   );
-  for (const e of evals) {
-    const q = e.search;
-    lines.push(
-      `| ${e.seed} | ${q.users} | ${f3(q.ndcg10)} | ${f3(q.queryOnlyNdcg10)} | ${f3(q.matchShare)} | ${f3(q.queryOnlyMatchShare)} | ${f1(q.matchingItems)} | ${q.backfillK} |`,
-    );
-  }
-  lines.push('', '## AUC per head on the held-out window (fine / degraded)', '');
-  lines.push('| seed | ctr | watch | report | satisfaction | coarse |', '|---|---|---|---|---|---|');
-  for (const e of evals) {
+  table('AUC per head on the held-out window (fine / degraded)', ['seed', 'ctr', 'watch', 'report', 'satisfaction', 'coarse'], (e) => {
     const h = (k: string) => `${f3(e.aucByHead[k] ?? Number.NaN)} / ${f3(e.degradedAucByHead[k] ?? Number.NaN)}`;
-    lines.push(`| ${e.seed} | ${h('ctr')} | ${h('watch')} | ${h('report')} | ${h('satisfaction')} | ${f3(e.coarseAuc)} |`);
-  }
-  lines.push('', '## Slate health (full pipeline) and drift gate', '');
-  lines.push(
-    '| seed | diversity | distinct categories | creator entropy (nats) | distinct creators | cold-item share | max PSI | promoted | train s (wall / CPU) | eval s |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    return [e.seed, h('ctr'), h('watch'), h('report'), h('satisfaction'), f3(e.coarseAuc)];
+  });
+  table(
+    'Slate health (full pipeline) and drift gate',
+    [
+      'seed',
+      'diversity',
+      'distinct categories',
+      'creator entropy (nats)',
+      'distinct creators',
+      'cold-item share',
+      'max PSI',
+      'promoted',
+      'train s (wall / CPU)',
+      'eval s',
+    ],
+    (e) => {
+      const s = e.slateHealth;
+      return [
+        e.seed,
+        f3(s.diversity),
+        f3(s.distinctCategories),
+        f3(s.creatorEntropy),
+        s.distinctCreators,
+        f3(s.coldItemShare),
+        f3(e.drift.maxPsi),
+        e.drift.promoted ? 'yes' : 'no',
+        `${f1(e.trainSeconds)} / ${f1(e.trainCpuSeconds)}`,
+        f1(e.evalSeconds),
+      ];
+    },
   );
-  for (const e of evals) {
-    const s = e.slateHealth;
-    lines.push(
-      `| ${e.seed} | ${f3(s.diversity)} | ${f3(s.distinctCategories)} | ${f3(s.creatorEntropy)} | ${s.distinctCreators} | ${f3(s.coldItemShare)} | ${f3(e.drift.maxPsi)} | ${e.drift.promoted ? 'yes' : 'no'} | ${f1(e.trainSeconds)} / ${f1(e.trainCpuSeconds)} | ${f1(e.evalSeconds)} |`,
-    );
-  }
-  lines.push('', '## Targets', '');
-  lines.push(
-    '| seed | NDCG ≥ 0.8×oracle | NDCG ≥ 1.5×popularity | recall ≥ 2×popularity | degraded ≥ 0.7×full | degraded > popularity |',
-    '|---|---|---|---|---|---|',
+  const y = (b: boolean) => (b ? 'pass' : 'FAIL');
+  table(
+    'Targets',
+    ['seed', 'NDCG ≥ 0.8×oracle', 'NDCG ≥ 1.5×popularity', 'recall ≥ 2×popularity', 'degraded ≥ 0.7×full', 'degraded > popularity'],
+    (e) => {
+      const p = checkTargets(e).pass;
+      return [e.seed, y(p.oracle80), y(p.popularity150), y(p.recall2x), y(p.degraded70), y(p.degradedAbovePopularity)];
+    },
   );
-  for (const e of evals) {
-    const p = checkTargets(e).pass;
-    const y = (b: boolean) => (b ? 'pass' : 'FAIL');
-    lines.push(
-      `| ${e.seed} | ${y(p.oracle80)} | ${y(p.popularity150)} | ${y(p.recall2x)} | ${y(p.degraded70)} | ${y(p.degradedAbovePopularity)} |`,
-    );
-  }
-  lines.push('', `Pipeline composition: ${evals[0]?.composition ?? ''}`, '');
+  lines.push(`Pipeline composition: ${evals[0]?.composition ?? ''}`, '');
   return lines.join('\n');
 }

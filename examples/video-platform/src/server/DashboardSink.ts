@@ -268,7 +268,11 @@ export class DashboardSink implements MetricsSink {
     };
     const group = <T>(rows: Iterable<[string, T]>): Map<string, T[]> => {
       const m = new Map<string, T[]>();
-      for (const [k, v] of rows) m.set(k, [...(m.get(k) ?? []), v]);
+      for (const [k, v] of rows) {
+        const list = m.get(k);
+        if (list === undefined) m.set(k, [v]);
+        else list.push(v);
+      }
       return m;
     };
     const stagesBy = group(
