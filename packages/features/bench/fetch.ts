@@ -3,7 +3,7 @@
  * through the FeatureStore from (1) the in-memory store (baseline), (2) a single Redis on
  * 127.0.0.1:6379, (3) a private 3-master Redis Cluster on loopback (started here).
  *
- *   npx tsx bench/fetch.ts [--items 200] [--iters 2000] [--warmup 300] [--cache false]
+ *   npx tsx bench/fetch.ts [--items 200] [--iters 2000] [--warmup 300] [--warmup-ms 3000] [--cache false]
  *                          [--stores memory,redis,cluster,cluster-slot] [--snapshots read|write]
  *
  * Closed loop, one read at a time (the latency of one request's feature stage). The local LRU
@@ -36,6 +36,15 @@ const flags = parseFlags();
 const ITEMS = Number(flags.items ?? 200);
 const ITERS = Number(flags.iters ?? 2000);
 const WARMUP = Number(flags.warmup ?? 300);
+/**
+ * Each store warms up for at least `--warmup` reads and `--warmup-ms` of reading (default 3 000 ms),
+ * so the figures are a serving process's steady state, not its first seconds. With 300 reads
+ * (≈ 0.15 s) and no time floor, 40 of the 48 reads over 1.5 ms in a 4 000-read run fell in the first
+ * 1.2 s after the warm-up (27 Nov, single Redis): V8 still tiering up the decode paths and the heap
+ * growing through its first mark-compacts (`--trace-gc`: at 0.7, 1.1 and 1.4 s). `--warmup-ms 0`
+ * measures that cold window.
+ */
+const WARMUP_MS = Number(flags['warmup-ms'] ?? 3000);
 const CACHE = flags.cache === 'true';
 const STORES = new Set((flags.stores ?? 'memory,redis,cluster').split(','));
 const CLUSTER_PORTS = [7111, 7112, 7113];
@@ -170,12 +179,16 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
   let cpuStart = process.cpuUsage();
   // GC entries reach the observer on a later macrotask; let them in before reading the total.
   const flushGc = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
-  for (let i = 0; i < WARMUP + ITERS; i++) {
-    if (i === WARMUP) {
+  const warmStart = performance.now();
+  let warm = -1; // reads of the warm-up, fixed when it ends
+  for (let i = 0; warm < 0 || i < warm + ITERS; i++) {
+    if (warm < 0 && i >= WARMUP && performance.now() - warmStart >= WARMUP_MS) {
+      warm = i;
       await flushGc();
       gcStart = gcMs;
       cpuStart = process.cpuUsage();
     }
+    const measured = warm >= 0;
     for (let mode = 0; mode < (FETCH_ONLY ? 1 : viaHmget === undefined ? 3 : 4); mode++) {
       const t = performance.now();
       const b = await (mode === 3 ? (viaHmget as FeatureStore) : store).read({
@@ -190,13 +203,13 @@ async function measure(name: string, store: FeatureStore, viaHmget?: FeatureStor
       }
       const dt = performance.now() - t;
       if (b.missingGroups.size > 0) throw new Error(`${name}: groups missing: ${[...b.missingGroups].join(',')}`);
-      if (i >= WARMUP) (recs[mode] as LatencyRecorder).recordMs(dt);
+      if (measured) (recs[mode] as LatencyRecorder).recordMs(dt);
       if (mode === 0 && raw !== undefined) {
         const tr = performance.now();
         await raw();
-        if (i >= WARMUP) rawRec.recordMs(performance.now() - tr);
+        if (measured) rawRec.recordMs(performance.now() - tr);
       }
-      if (i === WARMUP + ITERS - 1 && mode === 0) {
+      if (measured && i === warm + ITERS - 1 && mode === 0) {
         features = Object.keys(b.user).length;
         for (const c of b.columns?.values() ?? []) for (const p of c.present) features += p;
       }
@@ -368,7 +381,16 @@ const red = results.get('redis') ?? results.get('memory');
 if (red !== undefined) metrics.featuresReturned = red.features;
 const file = writeResult(
   FETCH_ONLY ? 'features-fetch-only' : SNAPSHOTS === 'read' ? 'features-fetch' : 'features-fetch-hmget',
-  { items: ITEMS, iters: ITERS, warmup: WARMUP, cache: CACHE, stores: [...STORES], snapshots: SNAPSHOTS, fetchOnly: FETCH_ONLY },
+  {
+    items: ITEMS,
+    iters: ITERS,
+    warmup: WARMUP,
+    warmupMs: WARMUP_MS,
+    cache: CACHE,
+    stores: [...STORES],
+    snapshots: SNAPSHOTS,
+    fetchOnly: FETCH_ONLY,
+  },
   metrics,
 );
 console.log(`\nwrote ${file}`);
