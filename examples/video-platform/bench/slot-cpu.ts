@@ -6,7 +6,8 @@
  * pipeline's own work, one slot at a time.
  *
  *   npx tsx bench/slot-cpu.ts [--items 1000000] [--redis-url redis://127.0.0.1:6380] [--requests 300]
- *                             [--rounds 2] [--homepage-quotas 600,200,100,100] [--name slot-cpu]
+ *                             [--rounds 2] [--homepage-quotas 600,200,100,100] [--related-cache-ms 30000] [--live true]
+ *                             [--name slot-cpu]
  *
  * On a shared host the absolute CPU per request moves by tens of % between runs of the same build
  * (27 Nov: end-of-video 7.4–12.9 ms); compare configurations by alternating runs, and by the
@@ -30,12 +31,20 @@ const vr = await buildVideoRecommender({
   redis: { url: flags['redis-url'] ?? 'redis://127.0.0.1:6379', failFast: true },
   items,
   ...(homepageQuotas === undefined ? {} : { homepageQuotas }),
+  ...(flags['related-cache-ms'] === undefined ? {} : { relatedCacheMs: Number(flags['related-cache-ms']) }),
   log: () => undefined,
 });
 const { sampleUsers: users, sampleItems: itemIds, sampleQueries: queries } = vr;
 const SLOTS = ['homepage', 'end-of-video', 'search'] as const;
+/**
+ * `--live true`: requests without the sample users' world clock (`context.nowMs`), as the load
+ * generator sends them: the serving module then treats them as live traffic (popularity and
+ * related-list caches in use, the fresh source empty when nothing is fresh at the wall clock).
+ */
+const live = flags.live === 'true';
 const request = (slot: (typeof SLOTS)[number], i: number) => {
-  const u = users[i % users.length] as (typeof users)[number];
+  const s = users[i % users.length] as (typeof users)[number];
+  const u = live ? { ...s, context: { ...s.context, nowMs: undefined } } : s;
   const base = { slot, userId: u.userId, limit: slot === 'end-of-video' ? 10 : 20 };
   if (slot === 'end-of-video') return { ...base, context: { ...u.context, itemId: itemIds[(i * 7) % itemIds.length] as string } };
   if (slot === 'search') return { ...base, context: u.context, query: queries[i % queries.length] as string };
@@ -78,7 +87,13 @@ try {
   console.log(
     `homepage / end-of-video CPU per round: ${perRound.map((r) => (r['homepageOverEndOfVideo'] as number).toFixed(2)).join(', ')}`,
   );
-  writeResult(flags.name ?? 'slot-cpu', { items, requests, rounds, homepageQuotas: vr.homepageQuotas }, { rows, perRound });
+  const relatedCache = vr.relatedCacheStats();
+  console.log(`related-list cache: ${relatedCache.hits} hits, ${relatedCache.misses} misses, ${relatedCache.bypassed} bypassed`);
+  writeResult(
+    flags.name ?? 'slot-cpu',
+    { items, requests, rounds, live, homepageQuotas: vr.homepageQuotas, relatedCacheMs: flags['related-cache-ms'] ?? 'default' },
+    { rows, perRound, relatedCache },
+  );
 } finally {
   await vr.close();
 }

@@ -46,6 +46,8 @@ export type { OnnxUserTowerOptions, UserTowerFeature } from './OnnxUserTower.js'
 export { OnnxUserTower } from './OnnxUserTower.js';
 export type { TwoTowerSourceOptions } from './TwoTowerSource.js';
 export { TwoTowerSource, USER_EMBEDDING_STATE_KEY } from './TwoTowerSource.js';
+export type { CachedSourceOptions, CachedSourceStats } from './CachedSource.js';
+export { CachedSource } from './CachedSource.js';
 export type { PopularitySourceOptions } from './PopularitySource.js';
 export { PopularitySource } from './PopularitySource.js';
 export type { PopularityFallbackOptions } from './PopularityFallback.js';

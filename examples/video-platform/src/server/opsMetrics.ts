@@ -18,6 +18,8 @@ export interface OpsSources {
   readonly modelPushes: () => Readonly<Record<string, number>>;
   /** Planned-spike cap (1 = off). */
   readonly plannedCap: () => number;
+  /** The end-of-video related-list cache: hits, misses, bypassed, size. */
+  readonly relatedCache?: () => Readonly<Record<string, number>>;
 }
 
 /**
@@ -46,6 +48,8 @@ export function registerOpsMetrics(registry: Registry, src: OpsSources): void {
   labelled('recspine_index_lifecycle', 'Item index lifecycle: swaps, refusals, rollbacks', 'stat', src.index);
   labelled('recspine_faults_injected', 'Failures injected on purpose through /admin (game day)', 'fault', src.faults);
   labelled('recspine_model_pushes', 'Fine model pushes through the registry, by outcome', 'outcome', src.modelPushes);
+  if (src.relatedCache !== undefined)
+    labelled('recspine_related_cache', 'End-of-video related-list cache: hits, misses, bypassed, size', 'stat', src.relatedCache);
   new Gauge({
     name: 'recspine_planned_spike_cap',
     help: 'Planned-spike ("Super Bowl") cap on the quality factor (1 = off)',

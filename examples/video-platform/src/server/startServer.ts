@@ -218,6 +218,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     bus: busStats,
     aggregator: () => ({ ...aggregator.stats() }),
     featureStore: () => ({ ...vr.featureStore.stats() }),
+    relatedCache: () => ({ ...vr.relatedCacheStats() }),
     index: () => {
       const s = vr.indexManager.state();
       return { swaps: s.swaps, refusals: s.refusals, rollbacks: s.rollbacks, size: s.size };

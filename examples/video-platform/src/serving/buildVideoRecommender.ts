@@ -37,7 +37,9 @@ import {
   RegionRestrictionFilter,
 } from '@recspine/rerank';
 import type { AnnIndex, PopularityCounters, PopularityUpdate, UserTowerFeature } from '@recspine/retrieval';
+import type { CachedSourceStats } from '@recspine/retrieval';
 import {
+  CachedSource,
   ColdStartSource,
   ExactIndex,
   FreshContentSource,
@@ -125,6 +127,16 @@ export interface VideoRecommenderOptions {
    * `production`, 0 in `embedded` (in-memory counters are cheap to read).
    */
   readonly popularityCacheMs?: number;
+  /**
+   * How long (ms) the end-of-video slot's related list of a watched item is served from memory
+   * (`CachedSource` of `@recspine/retrieval`; default 30 000, 0 = off). The list is the same for
+   * every viewer of the item and a miss is a full ANN search (k = 301). An index swap or rollback
+   * invalidates it at once (the cache key carries the index version); an item published since is
+   * in the item's list within this long. Requests that carry a clock of their own (`nowMs` not
+   * within this long of the wall clock: replay, offline evaluation) and requests whose ANN search
+   * needs a publish-time filter always search.
+   */
+  readonly relatedCacheMs?: number;
   /** Homepage exploration share (default 0.1) and MMR λ (default 0.85). */
   readonly exploreFraction?: number;
   readonly mmrLambda?: number;
@@ -269,6 +281,8 @@ export interface VideoRecommender {
   simulateOutage(scope: 'none' | 'ranking' | 'all'): void;
   /** The retrieval sources, by name (offline evaluation measures them one by one). */
   readonly sources: Readonly<Record<'twoTower' | 'popular' | 'fresh' | 'coldStart' | 'query' | 'related', RetrievalSource>>;
+  /** Hit/miss counters of the end-of-video related-list cache (zeros when `relatedCacheMs` is 0). */
+  relatedCacheStats(): CachedSourceStats;
   readonly aggregatorSinks: VideoAggregatorSinks;
   readonly indexManager: IndexManager;
   readonly catalog: ItemCatalog;
@@ -640,7 +654,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
   const query = new QuerySource({ boost: { title: 2, tags: 1 } });
   const texts = ids.map((id, i) => ({ itemId: id, ...itemText(data, i) }));
   query.addAll(texts);
-  const related = new RelatedItemsSource(
+  const relatedSearch = new RelatedItemsSource(
     indexManager,
     (id) => {
       const i = itemRow(id, N);
@@ -648,6 +662,22 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
     },
     published,
   );
+  const relatedCacheMs = opts.relatedCacheMs ?? 30_000;
+  if (!Number.isFinite(relatedCacheMs) || relatedCacheMs < 0) throw new Error(`relatedCacheMs must be ≥ 0, got ${String(relatedCacheMs)}`);
+  const related =
+    relatedCacheMs === 0
+      ? relatedSearch
+      : new CachedSource(relatedSearch, {
+          // live requests only (no clock of their own, or the wall clock, as PopularitySource decides)
+          key: (ctx) => {
+            const at = ctx.request.context?.nowMs;
+            const live = at === undefined || Math.abs(at - clock()) <= relatedCacheMs;
+            return live && published(ctx) === undefined ? ctx.request.context?.itemId : undefined;
+          },
+          ttlMs: relatedCacheMs,
+          maxEntries: 50_000,
+          generation: () => indexManager.version,
+        });
 
   // ---- rankers ----
   const loadRanker = async (entry: typeof mm.models.fine, name: string, version?: () => string) => {
@@ -808,6 +838,7 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
       userReadsDown = scope === 'all';
     },
     sources: { twoTower, popular, fresh, coldStart, query, related },
+    relatedCacheStats: () => (related instanceof CachedSource ? related.stats() : { hits: 0, misses: 0, bypassed: 0, size: 0 }),
     aggregatorSinks,
     indexManager,
     catalog,

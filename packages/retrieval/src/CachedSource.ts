@@ -1,0 +1,114 @@
+import type { RetrievalSource, RetrievedItem, StageContext } from '@recspine/core';
+import { LRUCache } from 'lru-cache';
+import { RetrievalErrors } from './errors.js';
+
+/** Options of a {@link CachedSource}. */
+export interface CachedSourceOptions {
+  /**
+   * The cache key of a request, or `undefined` to bypass the cache for it. The key must name
+   * everything the wrapped source's answer depends on besides `k` (which is added to it): for an
+   * item-to-item source, the seed item; for a segment list, the segment. Return `undefined` for a
+   * request whose answer is the user's own (personalised) or depends on the request's clock
+   * (replay, offline evaluation), so those always reach the source.
+   */
+  readonly key: (ctx: StageContext) => string | undefined;
+  /** How long an answer is served from memory, ms (> 0). Answers lag the source by at most this long. */
+  readonly ttlMs: number;
+  /** Most answers kept, least recently used out first. Default 10 000. */
+  readonly maxEntries?: number;
+  /**
+   * The generation of the data behind the source (e.g. `() => indexManager.version`). An answer
+   * cached under another generation is not served: an index swap or rollback takes effect on the
+   * next request instead of after `ttlMs`.
+   */
+  readonly generation?: () => string | number | undefined;
+}
+
+/** Hit/miss counters of a {@link CachedSource}. */
+export interface CachedSourceStats {
+  readonly hits: number;
+  readonly misses: number;
+  /** Requests whose `key` was `undefined`. */
+  readonly bypassed: number;
+  /** Answers kept now. */
+  readonly size: number;
+}
+
+interface Entry {
+  readonly generation: string | number | undefined;
+  readonly items: readonly RetrievedItem[];
+}
+
+/**
+ * Serves a user-independent source's answers from memory: an item-to-item source ("related to the
+ * video just watched"), a segment's list. At serving rates the same seed item comes back many
+ * times a second (end-of-video traffic follows the popularity of what was watched), and each miss
+ * is a full ANN search. Hits return the cached array itself; the core merge only reads it. Failed
+ * or empty answers are not cached (a timeout must not be remembered as "nothing related").
+ *
+ * Why no sharing of a miss in flight (unlike {@link PopularitySource}'s segment reads): a shared
+ * promise would run under the first caller's deadline and abort signal, so a request with plenty
+ * of budget could fail because another one ran out.
+ *
+ * @example
+ * ```ts
+ * const related = new CachedSource(new RelatedItemsSource(index), {
+ *   key: (ctx) => (ctx.request.context?.nowMs === undefined ? ctx.request.context?.itemId : undefined),
+ *   ttlMs: 30_000,
+ *   generation: () => index.version,
+ * });
+ * ```
+ */
+export class CachedSource implements RetrievalSource {
+  readonly name: string;
+  private readonly cache: LRUCache<string, Entry>;
+  private readonly counters = { hits: 0, misses: 0, bypassed: 0 };
+
+  constructor(
+    private readonly source: RetrievalSource,
+    private readonly options: CachedSourceOptions,
+  ) {
+    const bad = (field: string, why: string): never => {
+      throw RetrievalErrors.create('RECSPINE_ERR_RETRIEVAL_CONFIG', `cached source: ${field} ${why}`, {
+        stage: `retrieval/${source?.name ?? '?'}`,
+        field,
+      });
+    };
+    if (typeof source?.retrieve !== 'function') bad('source', 'must be a retrieval source');
+    if (typeof options?.key !== 'function') bad('key', 'must be a function');
+    if (typeof options.ttlMs !== 'number' || !Number.isFinite(options.ttlMs) || options.ttlMs <= 0)
+      bad('ttlMs', `must be a number > 0, got ${String(options.ttlMs)}`);
+    const max = options.maxEntries ?? 10_000;
+    if (!Number.isInteger(max) || max < 1) bad('maxEntries', `must be a positive integer, got ${String(max)}`);
+    this.name = source.name;
+    this.cache = new LRUCache<string, Entry>({ max, ttl: options.ttlMs, ttlAutopurge: false });
+  }
+
+  async retrieve(ctx: StageContext, k: number): Promise<readonly RetrievedItem[]> {
+    const key = this.options.key(ctx);
+    if (key === undefined) {
+      this.counters.bypassed++;
+      return this.source.retrieve(ctx, k);
+    }
+    const full = `${k}\u0000${key}`;
+    const generation = this.options.generation?.();
+    const hit = this.cache.get(full);
+    if (hit !== undefined && hit.generation === generation) {
+      this.counters.hits++;
+      return hit.items;
+    }
+    this.counters.misses++;
+    const items = await this.source.retrieve(ctx, k);
+    if (Array.isArray(items) && items.length > 0) this.cache.set(full, { generation, items });
+    return items;
+  }
+
+  stats(): CachedSourceStats {
+    return { ...this.counters, size: this.cache.size };
+  }
+
+  /** Drops every cached answer (e.g. after a takedown the next requests must not see). */
+  clear(): void {
+    this.cache.clear();
+  }
+}
