@@ -43,6 +43,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ RECSPINE_SEMI_SPACE_MB: '64' }, []).semiSpaceMb).toBe(64);
     expect(loadConfig({}, ['--semiSpaceMb=0']).semiSpaceMb).toBe(0);
     expect(loadConfig({ KAFKA_MAX_WAIT_MS: '500' }, []).kafkaMaxWaitMs).toBe(500);
+    expect(loadConfig({}, []).relatedCacheMs).toBe(30_000);
+    expect(loadConfig({ RECSPINE_RELATED_CACHE_MS: '0' }, []).relatedCacheMs).toBe(0);
+    expect(loadConfig({}, ['--relatedCacheMs', '5000']).relatedCacheMs).toBe(5000);
     // 0 = the serving module's homepage quotas; otherwise a two-tower/popularity K of at least 10
     expect(loadConfig({}, []).retrieveK).toBe(0);
     expect(loadConfig({ RECSPINE_RETRIEVE_K: '0' }, []).retrieveK).toBe(0);
@@ -82,6 +85,8 @@ describe('loadConfig', () => {
   it.each([
     [{}, ['--ann', 'faiss'], 'ann'],
     [{}, ['--kafkaMaxWaitMs', '0'], 'kafkaMaxWaitMs'],
+    [{ RECSPINE_RELATED_CACHE_MS: '-5' }, [], 'relatedCacheMs'],
+    [{}, ['--relatedCacheMs', '1.5'], 'relatedCacheMs'],
     [{ RECSPINE_SEMI_SPACE_MB: '-1' }, [], 'semiSpaceMb'],
     [{}, ['--semiSpaceMb', '2.5'], 'semiSpaceMb'],
     [{}, ['--port', 'abc'], 'port'],

@@ -23,6 +23,8 @@ export interface ServerConfig {
    * ms/s, and the end-to-end freshness was unchanged (see the example README).
    */
   readonly kafkaMaxWaitMs: number;
+  /** How long an end-of-video related list is served from memory, ms (`relatedCacheMs` of `buildVideoRecommender`; 0 = off). Default 30 000. */
+  readonly relatedCacheMs: number;
   /** HTTP worker processes (node:cluster). 1 = no cluster (unless `semiSpaceMb` needs a worker process). */
   readonly workers: number;
   /**
@@ -106,6 +108,7 @@ const ENV: Record<keyof ServerConfig, string> = {
   kafkaTopic: 'KAFKA_TOPIC',
   kafkaPartitions: 'KAFKA_PARTITIONS',
   kafkaMaxWaitMs: 'KAFKA_MAX_WAIT_MS',
+  relatedCacheMs: 'RECSPINE_RELATED_CACHE_MS',
   workers: 'RECSPINE_WORKERS',
   semiSpaceMb: 'RECSPINE_SEMI_SPACE_MB',
   slaMs: 'RECSPINE_SLA_MS',
@@ -140,6 +143,7 @@ const DEFAULTS: ServerConfig = {
   kafkaTopic: 'recspine.events',
   kafkaPartitions: 6,
   kafkaMaxWaitMs: 250,
+  relatedCacheMs: 30_000,
   workers: 1,
   semiSpaceMb: 'auto',
   slaMs: 85,
@@ -225,6 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
         break;
       case 'kafkaMaxWaitMs':
         c[k] = num(k, v, 1, 10_000);
+        break;
+      case 'relatedCacheMs':
+        c[k] = num(k, v, 0, 3_600_000);
         break;
       case 'coarseKeep':
         c[k] = num(k, v, 10, 10_000);

@@ -74,6 +74,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     // machine's measured stage costs; the sum (68 ms) leaves slack for the finalize reserve.
     budgets: SERVER_BUDGETS,
     coarseKeep: config.coarseKeep,
+    relatedCacheMs: config.relatedCacheMs,
     ...(config.retrieveK > 0 ? { retrieveK: config.retrieveK } : {}),
     servedFeatures,
     ...(config.items > 0 ? { items: config.items } : {}),
