@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -130,6 +131,30 @@ describe.skipIf(!available)('KafkaEventBus + StreamAggregator + RedisFeatureStor
     closers.push(() => b.close());
     await b.subscribe(() => Promise.resolve());
     await until(() => Promise.resolve(reassigned >= 2));
+  });
+
+  it('an idle subscribed bus does not spin kafkajs request-queue checks (tulios/kafkajs#1556 patched)', async () => {
+    const bus = new KafkaEventBus({ brokers: [BROKER], topic, groupId: `${run}-idle`, partitions: 3 });
+    closers.push(() => bus.close());
+    await bus.subscribe(() => Promise.resolve());
+    await bus.publish([]); // connects the producer too
+    const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+      prototype: { checkPendingRequests: (this: unknown) => void };
+    };
+    const check = RequestQueue.prototype.checkPendingRequests;
+    let checks = 0;
+    RequestQueue.prototype.checkPendingRequests = function (this: unknown): void {
+      checks++;
+      check.call(this);
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      RequestQueue.prototype.checkPendingRequests = check;
+    }
+    // patched: one check per response (fetches held by the broker, heartbeats) — a few dozen a
+    // second; unpatched, each connection re-checks every ~1 ms (≈ 700–900 a second per connection)
+    expect(checks).toBeLessThan(200);
   });
 
   it('commits handled offsets in the background; a restarted member of the group resumes after them', async () => {

@@ -2,6 +2,7 @@ import { Kafka, logLevel as KafkaLogLevel, type Admin, type Consumer, type Consu
 import type { DeadLetter, EventBatchHandler, EventBus, EventBusStats, SubscribeOptions } from './EventBus.js';
 import type { DeliveredEvent, RecEvent } from './RecEvent.js';
 import { FeaturesErrors } from './errors.js';
+import { patchKafkajsIdleLoop } from './internal/kafkajsIdleLoop.js';
 import { sleep } from './internal/partition.js';
 import { parseEvent, validateEvent } from './validateEvent.js';
 
@@ -43,6 +44,12 @@ export interface KafkaEventBusOptions {
    * before the next fetch (the pre-tuning behaviour).
    */
   readonly commitIntervalMs?: number;
+  /**
+   * Stop kafkajs 2.2.x's idle 1 ms timer loop on every broker connection (see
+   * `internal/kafkajsIdleLoop.ts`; tulios/kafkajs#1556). Default true. It patches kafkajs's
+   * `RequestQueue` for the whole process, once, by the first bus constructed with it on.
+   */
+  readonly patchIdleLoop?: boolean;
   /** Extra kafkajs client / consumer settings (merged over the latency-tuned defaults). */
   readonly kafka?: Partial<KafkaConfig>;
   readonly consumer?: Partial<ConsumerConfig>;
@@ -102,6 +109,7 @@ export class KafkaEventBus implements EventBus {
 
   constructor(opts: KafkaEventBusOptions = {}) {
     this.opts = opts;
+    if (opts.patchIdleLoop !== false) patchKafkajsIdleLoop();
     this.topic = opts.topic ?? 'recspine.events';
     this.deadLetterTopic = opts.deadLetterTopic ?? `${this.topic}.dlq`;
     this.kafka = new Kafka({

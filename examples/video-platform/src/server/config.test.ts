@@ -44,6 +44,8 @@ describe('loadConfig', () => {
     expect(loadConfig({}, ['--semiSpaceMb=0']).semiSpaceMb).toBe(0);
     expect(loadConfig({ KAFKA_MAX_WAIT_MS: '500' }, []).kafkaMaxWaitMs).toBe(500);
     expect(loadConfig({}, []).relatedCacheMs).toBe(30_000);
+    expect(loadConfig({}, []).kafkaIdlePatch).toBe(true);
+    expect(loadConfig({ RECSPINE_KAFKA_IDLE_PATCH: 'false' }, []).kafkaIdlePatch).toBe(false);
     expect(loadConfig({ RECSPINE_RELATED_CACHE_MS: '0' }, []).relatedCacheMs).toBe(0);
     expect(loadConfig({}, ['--relatedCacheMs', '5000']).relatedCacheMs).toBe(5000);
     // 0 = the serving module's homepage quotas; otherwise a two-tower/popularity K of at least 10
@@ -86,6 +88,7 @@ describe('loadConfig', () => {
     [{}, ['--ann', 'faiss'], 'ann'],
     [{}, ['--kafkaMaxWaitMs', '0'], 'kafkaMaxWaitMs'],
     [{ RECSPINE_RELATED_CACHE_MS: '-5' }, [], 'relatedCacheMs'],
+    [{}, ['--kafkaIdlePatch', 'no'], 'kafkaIdlePatch'],
     [{}, ['--relatedCacheMs', '1.5'], 'relatedCacheMs'],
     [{ RECSPINE_SEMI_SPACE_MB: '-1' }, [], 'semiSpaceMb'],
     [{}, ['--semiSpaceMb', '2.5'], 'semiSpaceMb'],

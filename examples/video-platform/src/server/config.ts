@@ -23,6 +23,12 @@ export interface ServerConfig {
    * ms/s, and the end-to-end freshness was unchanged (see the example README).
    */
   readonly kafkaMaxWaitMs: number;
+  /**
+   * Apply `@recspine/features`' workaround for kafkajs 2.2.x's idle 1 ms timer loop
+   * (`KafkaEventBus` `patchIdleLoop`, tulios/kafkajs#1556). Default true; `false` to measure
+   * kafkajs as released.
+   */
+  readonly kafkaIdlePatch: boolean;
   /** How long an end-of-video related list is served from memory, ms (`relatedCacheMs` of `buildVideoRecommender`; 0 = off). Default 30 000. */
   readonly relatedCacheMs: number;
   /** HTTP worker processes (node:cluster). 1 = no cluster (unless `semiSpaceMb` needs a worker process). */
@@ -109,6 +115,7 @@ const ENV: Record<keyof ServerConfig, string> = {
   kafkaPartitions: 'KAFKA_PARTITIONS',
   kafkaMaxWaitMs: 'KAFKA_MAX_WAIT_MS',
   relatedCacheMs: 'RECSPINE_RELATED_CACHE_MS',
+  kafkaIdlePatch: 'RECSPINE_KAFKA_IDLE_PATCH',
   workers: 'RECSPINE_WORKERS',
   semiSpaceMb: 'RECSPINE_SEMI_SPACE_MB',
   slaMs: 'RECSPINE_SLA_MS',
@@ -144,6 +151,7 @@ const DEFAULTS: ServerConfig = {
   kafkaPartitions: 6,
   kafkaMaxWaitMs: 250,
   relatedCacheMs: 30_000,
+  kafkaIdlePatch: true,
   workers: 1,
   semiSpaceMb: 'auto',
   slaMs: 85,
@@ -266,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
         break;
       case 'debugByDefault':
       case 'admin':
+      case 'kafkaIdlePatch':
         if (v !== 'true' && v !== 'false') bad(k, "expected 'true' or 'false'");
         c[k] = v === 'true';
         break;

@@ -100,6 +100,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
             // one consumer group per topic, so servers on other topics of a shared broker never rebalance it
             ...(config.kafkaTopic === 'recspine.events' ? {} : { groupId: `recspine-aggregator.${config.kafkaTopic}` }),
             consumer: { maxWaitTimeInMs: config.kafkaMaxWaitMs },
+            patchIdleLoop: config.kafkaIdlePatch,
           }),
           {
             // one spill per cluster worker (they share the port; a spill is locked by one process)
