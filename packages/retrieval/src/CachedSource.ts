@@ -52,7 +52,8 @@ interface Entry {
  *
  * @example
  * ```ts
- * const related = new CachedSource(new RelatedItemsSource(index), {
+ * // `relatedItems`: your item-to-item source (neighbours of `context.itemId` in `index`)
+ * const related = new CachedSource(relatedItems, {
  *   key: (ctx) => (ctx.request.context?.nowMs === undefined ? ctx.request.context?.itemId : undefined),
  *   ttlMs: 30_000,
  *   generation: () => index.version,
