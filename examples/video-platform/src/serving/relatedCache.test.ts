@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { StageContext } from '@recspine/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offlineCtx } from '../train/assembleLogged.js';
 import { buildVideoRecommender, type VideoRecommender } from './buildVideoRecommender.js';
 
 const DATA = join(import.meta.dirname, '..', '..', '.data');
@@ -19,19 +20,8 @@ describe('end-of-video related-list cache (tiny world, real models and index)', 
     await off.close();
   });
 
-  const ctx = (itemId: string): StageContext => {
-    const deadlineAt = performance.now() + 5_000;
-    return {
-      request: { slot: 'end-of-video', limit: 10, context: { itemId } },
-      requestId: 'related-cache-test',
-      stage: 'end-of-video/retrieval/related',
-      signal: new AbortController().signal,
-      deadlineAt,
-      remainingMs: () => deadlineAt - performance.now(),
-      state: new Map(),
-      params: {},
-    };
-  };
+  // the stage context an offline caller hands a source (no deadline), as the training pipeline does
+  const ctx = (itemId: string): StageContext => offlineCtx({ slot: 'end-of-video', limit: 10, context: { itemId } }, new Map());
   const eov = (r: VideoRecommender, userId: string, itemId: string, extra: Record<string, unknown> = {}) =>
     r.recommender.recommend({ slot: 'end-of-video', userId, limit: 10, context: { itemId, ...extra } });
 
