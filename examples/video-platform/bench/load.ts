@@ -63,6 +63,14 @@ const serverNodeArgs = [
 ];
 const SLA_P99_MS = 50;
 /**
+ * `--population true|false` (default true): users from the whole world and the watched item by
+ * popularity over the whole catalog (`--zipf-s`, default 1), rather than 50 sample users and 50
+ * sample items (until 27 Nov; it made the related-list and item-feature caches hit on almost every
+ * request). See `inputsFrom`.
+ */
+const population = flags.population !== 'false';
+const zipfS = Number(flags['zipf-s'] ?? 1);
+/**
  * `--agent-scheduling fifo|lifo` (default fifo): which idle keep-alive connection the generator's
  * next request takes (see `runOpenLoop`). `lifo` (Node's default) loaded one of two workers with
  * ~95 % of the requests; kept as a flag to reproduce that.
@@ -132,13 +140,26 @@ export async function startChild(args: {
   }
 }
 
-export async function inputsFrom(url: string): Promise<LoadInputs> {
+/**
+ * The generator's inputs from the server's dashboard status. With `population` (the load bench's
+ * default, `--population false` to opt out) users are drawn from all the world's users and the
+ * watched item by Zipf(`zipfS`, `--zipf-s`, default 1) over the whole served catalog; otherwise
+ * from the 50 sample users and items the dashboard lists.
+ */
+export async function inputsFrom(url: string, opts: { population?: boolean; zipfS?: number } = {}): Promise<LoadInputs> {
   const d = (await (await fetch(`${url}/v1/dashboard`)).json()) as {
     sampleUsers: string[];
     sampleItems: string[];
     sampleQueries: string[];
+    catalogItems?: number;
+    worldUsers?: number;
   };
-  return { users: d.sampleUsers, items: d.sampleItems, queries: d.sampleQueries.length ? d.sampleQueries : ['music'] };
+  const base = { users: d.sampleUsers, items: d.sampleItems, queries: d.sampleQueries.length ? d.sampleQueries : ['music'] };
+  if (opts.population !== true) return base;
+  if (!(d.catalogItems !== undefined && d.catalogItems > 0 && d.worldUsers !== undefined && d.worldUsers > 0)) {
+    throw new Error('the server does not report catalogItems / worldUsers: run with --population false');
+  }
+  return { ...base, population: { users: d.worldUsers, items: d.catalogItems, zipfS: opts.zipfS ?? 1 } };
 }
 
 /**
@@ -205,7 +226,12 @@ async function main(): Promise<void> {
       : undefined;
   const startupS = (performance.now() - t0) / 1000;
   try {
-    const inputs = await inputsFrom(base);
+    const inputs = await inputsFrom(base, { population: population, zipfS });
+    console.log(
+      inputs.population === undefined
+        ? "inputs: the dashboard's sample users and items"
+        : `inputs: ${inputs.population.users} users (uniform), watched item Zipf(${inputs.population.zipfS}) over ${inputs.population.items} items`,
+    );
     if (flags['rt-loadgen'] !== 'false') {
       // The generator shares the box with the server: raise it (all its threads, not the server,
       // which was forked before) to SCHED_FIFO so its timers and response reads are not queued
@@ -331,6 +357,7 @@ async function main(): Promise<void> {
         mix: 'homepage 25%, end-of-video 62%, search 13%',
         loadgen: 'open-loop, same machine',
         loadgenPriority,
+        inputs: inputs.population ?? 'sample',
         agentScheduling: scheduling,
         itemsFlag: items ?? null,
         loadAverage: loadavg(),
@@ -382,15 +409,36 @@ async function main(): Promise<void> {
 }
 
 /** `nodejs_gc_duration_seconds_sum` by GC kind (prom-client default metrics) of the worker that answers. */
-async function gcSeconds(url: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+/**
+ * Counters read from the server's `/metrics` around a step: GC pause seconds by kind, the
+ * related-list cache and the feature store's item cache (hits / misses), so a step reports the
+ * hit rates its inputs produced.
+ */
+interface MetricSnapshot {
+  readonly gc: Record<string, number>;
+  readonly related: Record<string, number>;
+  readonly featureStore: Record<string, number>;
+}
+
+async function metricSnapshot(url: string): Promise<MetricSnapshot> {
+  const out: MetricSnapshot = { gc: {}, related: {}, featureStore: {} };
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
-    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([\d.e+-]+)$/gm)) out[m[1] as string] = Number(m[2]);
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([\d.e+-]+)$/gm)) out.gc[m[1] as string] = Number(m[2]);
+    for (const m of text.matchAll(/^recspine_related_cache\{stat="(\w+)"\} ([\d.e+-]+)$/gm)) out.related[m[1] as string] = Number(m[2]);
+    for (const m of text.matchAll(/^recspine_feature_store\{stat="(\w+)"\} ([\d.e+-]+)$/gm))
+      out.featureStore[m[1] as string] = Number(m[2]);
   } catch {
     /* no metrics */
   }
   return out;
+}
+
+/** hits / (hits + misses) between two counter snapshots, or null when nothing was looked up. */
+function hitRate(a: Record<string, number>, b: Record<string, number>, hits: string, misses: string): number | null {
+  const h = (b[hits] ?? 0) - (a[hits] ?? 0);
+  const m = (b[misses] ?? 0) - (a[misses] ?? 0);
+  return h + m > 0 ? Number((h / (h + m)).toFixed(3)) : null;
 }
 
 /** A load step's result with the host-stall report of the probe that ran beside it. */
@@ -475,7 +523,7 @@ async function fixedRateSteps(
   for (const rate of rates) {
     await waitIdle(base);
     const cpu0 = pid === undefined ? undefined : treeCpuSeconds(pid);
-    const gc0 = await gcSeconds(base);
+    const snap0 = await metricSnapshot(base);
     const redisUrl = flags['redis-url'] ?? 'redis://127.0.0.1:6379';
     const redis0 = mode === 'production' ? redisCpuSeconds(redisUrl) : undefined;
     const gen0 = process.cpuUsage();
@@ -493,11 +541,13 @@ async function fixedRateSteps(
     const redisCpuMsPerRequest = perReq(redis1 === undefined || redis0 === undefined ? undefined : redis1 - redis0);
     const machineBusyCores = Number((((box1.busy - box0.busy) / Math.max(1, box1.total - box0.total)) * cpus().length).toFixed(2));
     const load = loadavg();
-    const gc1 = await gcSeconds(base);
+    const snap1 = await metricSnapshot(base);
     // GC pause time by kind over the step, per request: every worker's (a worker's /metrics is the whole server's since 27 Nov)
     const gcMsPerRequest = Object.fromEntries(
-      Object.entries(gc1).map(([k, v]) => [k, r.ok > 0 ? Number((((v - (gc0[k] ?? 0)) * 1000) / r.ok).toFixed(2)) : 0]),
+      Object.entries(snap1.gc).map(([k, v]) => [k, r.ok > 0 ? Number((((v - (snap0.gc[k] ?? 0)) * 1000) / r.ok).toFixed(2)) : 0]),
     );
+    const relatedHitRate = hitRate(snap0.related, snap1.related, 'hits', 'misses');
+    const itemCacheHitRate = hitRate(snap0.featureStore, snap1.featureStore, 'cacheHits', 'cacheMisses');
     const cpuMsPerRequest = cpuS === undefined || r.ok === 0 ? null : (cpuS * 1000) / r.ok;
     rows.push({
       rate,
@@ -517,6 +567,8 @@ async function fixedRateSteps(
       busyCores: machineBusyCores,
       gcMsPerReq: Object.values(gcMsPerRequest).reduce((a, b) => a + b, 0),
       majorGcMsPerReq: gcMsPerRequest['major'] ?? 0,
+      relatedHit: relatedHitRate ?? '–',
+      itemCacheHit: itemCacheHitRate ?? '–',
       load1: Number((load[0] ?? 0).toFixed(1)),
     });
     results.push({
@@ -528,6 +580,8 @@ async function fixedRateSteps(
       redisCpuMsPerRequest,
       machineBusyCores,
       gcMsPerRequest,
+      relatedHitRate,
+      itemCacheHitRate,
       loadAverage: load,
     });
     console.log(
@@ -566,6 +620,7 @@ async function fixedRateSteps(
       loadgen: 'open-loop, same machine',
       loadgenPriority,
       agentScheduling: scheduling,
+      inputs: inputs.population ?? 'sample',
     },
     { steps: results, serverRssBytes: await residentBytes(base), startupSeconds: startupS, wallSeconds: (performance.now() - t0) / 1000 },
   );

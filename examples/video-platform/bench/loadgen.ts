@@ -27,6 +27,50 @@ export interface LoadInputs {
   readonly regions?: readonly string[];
   /** Share of requests without a userId (logged-out / cold). Default 0.12. */
   readonly anonymousShare?: number;
+  /**
+   * Draw from the whole population instead of the sample lists: the user uniformly from
+   * `u0…u<users-1>`, and end-of-video's watched item by popularity, Zipf(`zipfS`) over the whole
+   * catalog `v0…v<items-1>` (rank → id through a fixed permutation, so popularity is not tied to
+   * the id). What was just watched follows views, and views are heavy-tailed; drawing it from 50
+   * sample items made every per-item cache (the related list, stable item features) hit on
+   * nearly every request.
+   */
+  readonly population?: { readonly users: number; readonly items: number; readonly zipfS: number };
+}
+
+/**
+ * A Zipf(s) sampler over ranks `0…n-1` (rank r has weight 1/(r+1)^s): an inverse-CDF table and a
+ * binary search. Hand-written: it is ten lines, and the npm Zipf packages either approximate the
+ * distribution (rejection on a continuous bound) or are unmaintained; an exact table for 1M ranks
+ * is 8 MB, built once per load run.
+ */
+export function zipfSampler(n: number, s: number, rand: () => number): () => number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`zipf: n must be a positive integer, got ${n}`);
+  if (!(s >= 0)) throw new Error(`zipf: s must be ≥ 0, got ${s}`);
+  const cdf = new Float64Array(n);
+  let acc = 0;
+  for (let r = 0; r < n; r++) cdf[r] = acc += 1 / Math.pow(r + 1, s);
+  return () => {
+    const u = rand() * acc;
+    let lo = 0,
+      hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((cdf[mid] as number) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+/** A fixed permutation of `0…n-1`: r ↦ (r·a + b) mod n with gcd(a, n) = 1 (a bijection). */
+export function rankPermutation(n: number): (r: number) => number {
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  let a = 2_654_435_761 % n || 1; // Knuth's multiplicative constant, nudged until coprime with n
+  while (gcd(a, n) !== 1) a = (a + 1) % n || 1;
+  const b = Math.floor(n / 3);
+  // r·a < 2^53 for n ≤ 5M (MAX_PADDED_ITEMS): a < n, so r·a < n² ≤ 2.5e13
+  return (r) => (r * a + b) % n;
 }
 
 export interface LoadResult {
@@ -104,12 +148,20 @@ export async function runOpenLoop(opts: {
   const anon = opts.inputs.anonymousShare ?? 0.12;
 
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const pop = opts.inputs.population;
+  const pickUser = pop === undefined ? () => pick(users) : () => `u${Math.floor(rand() * pop.users)}`;
+  let pickItem = (): string => pick(items);
+  if (pop !== undefined) {
+    const rank = zipfSampler(pop.items, pop.zipfS, rand);
+    const perm = rankPermutation(pop.items);
+    pickItem = () => `v${perm(rank())}`;
+  }
   const body = (): { slot: string; payload: string } => {
     const r = rand();
     const slot = r < mix.homepage ? 'homepage' : r < mix.homepage + mix['end-of-video'] ? 'end-of-video' : 'search';
     const p: Record<string, unknown> = { limit: slot === 'end-of-video' ? 10 : 20, context: { region: pick(regions) } };
-    if (rand() >= anon) p.userId = pick(users);
-    if (slot === 'end-of-video') p.itemId = pick(items);
+    if (rand() >= anon) p.userId = pickUser();
+    if (slot === 'end-of-video') p.itemId = pickItem();
     if (slot === 'search') p.query = pick(queries);
     return { slot, payload: JSON.stringify(p) };
   };

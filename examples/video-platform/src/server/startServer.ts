@@ -269,6 +269,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       return {
         mode: config.mode,
         items: vr.world.manifest.config.items,
+        // the served catalog (padded: `--items`) and the world's users, ids `v<i>` / `u<i>` (the load generator draws from them)
+        catalogItems: vr.world.nItems,
+        worldUsers: vr.world.nUsers,
         qualityFactor: trimmer.qualityFactor,
         indexVersion: vr.indexManager.version,
         indexState: vr.indexManager.state(),
