@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { storeContract } from '../test/storeContract.js';
 import { itemProfile, testSchema } from '../test/fixtures.js';
 import { InMemoryFeatureStore } from './InMemoryFeatureStore.js';
@@ -22,6 +22,24 @@ describe('InMemoryFeatureStore', () => {
       await store.write([{ entity: 'item', id: 'a', group: 'item_profile', set: { f0: 7 } }]);
       const c = await store.read({ itemIds: ['a'], groups: ['item_profile'] });
       expect(c.items[0]).toEqual({ f0: 7 });
+    });
+
+    it('arms no timer for cache lookups (lru-cache ttlResolution 0), and a cached record still expires after ttlMs', async () => {
+      const store = new InMemoryFeatureStore(testSchema(), { cache: { max: 100, ttlMs: 40 } });
+      await store.write([{ entity: 'item', id: 'a', group: 'item_profile', set: itemProfile(1) }]);
+      await store.read({ itemIds: ['a'], groups: ['item_profile'] });
+      const spy = vi.spyOn(globalThis, 'setTimeout');
+      try {
+        for (let i = 0; i < 20; i++) await store.read({ itemIds: ['a'], groups: ['item_profile'] });
+        // lru-cache's default ttlResolution (1 ms) arms a 1 ms timer whenever it refreshes its clock
+        expect(spy).not.toHaveBeenCalled();
+      } finally {
+        spy.mockRestore();
+      }
+      expect(store.stats()).toMatchObject({ cacheHits: 20, cacheMisses: 1 });
+      await new Promise((r) => setTimeout(r, 60));
+      await store.read({ itemIds: ['a'], groups: ['item_profile'] });
+      expect(store.stats()).toMatchObject({ cacheHits: 20, cacheMisses: 2 });
     });
 
     it('never caches hot groups', async () => {

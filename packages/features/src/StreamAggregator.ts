@@ -170,7 +170,8 @@ export class StreamAggregator {
       });
     this.sessionGapMs = opts.sessionGapMs ?? 30 * 60_000;
     this.states = new LRUCache({ max: opts.stateCacheSize ?? 100_000 });
-    this.optedOut = new LRUCache({ max: 100_000, ttl: opts.optOutMemoryMs ?? 24 * 3_600_000 });
+    // ttlResolution 0: no 1 ms timer per refresh of lru-cache's cached clock (see StoreEngine's caches)
+    this.optedOut = new LRUCache({ max: 100_000, ttl: opts.optOutMemoryMs ?? 24 * 3_600_000, ttlResolution: 0 });
     this.limit = pLimit(opts.loadConcurrency ?? 512);
     const ids = opts.recentEventIds ?? 256;
     if (!Number.isInteger(ids) || ids < 0 || ids > 100_000)

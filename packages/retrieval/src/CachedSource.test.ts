@@ -1,5 +1,5 @@
 import type { RetrievalSource, RetrievedItem, StageContext } from '@recspine/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ctxFor, expectCode, randomItems, row } from '../test/helpers.js';
 import { CachedSource } from './CachedSource.js';
 import { ExactIndex } from './ExactIndex.js';
@@ -78,6 +78,20 @@ describe('CachedSource', () => {
     expect(r.searches()).toBe(2);
     expect(after[0]?.itemId).toBe('new-item');
     expect(after.map((h) => h.itemId)).toContain(nearest);
+  });
+
+  it('arms no timer on a lookup (lru-cache ttlResolution 0: no 1 ms clock-reset timer per refresh)', async () => {
+    const r = relatedSource();
+    const s = new CachedSource(r.source, { key: seedKey, ttlMs: 60_000 });
+    await s.retrieve(watched('i3'), 5);
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      for (let i = 0; i < 10; i++) await s.retrieve(watched('i3'), 5);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(s.stats()).toMatchObject({ hits: 10, misses: 1 });
   });
 
   it('expires answers after ttlMs', async () => {

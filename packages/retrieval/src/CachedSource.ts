@@ -82,7 +82,10 @@ export class CachedSource implements RetrievalSource {
     const max = options.maxEntries ?? 10_000;
     if (!Number.isInteger(max) || max < 1) bad('maxEntries', `must be a positive integer, got ${String(max)}`);
     this.name = source.name;
-    this.cache = new LRUCache<string, Entry>({ max, ttl: options.ttlMs, ttlAutopurge: false });
+    // ttlResolution 0: lru-cache's default (1) caches `performance.now()` for 1 ms and arms a 1 ms
+    // `setTimeout` to forget it on every refresh — a timer wake-up per millisecond of cache use on
+    // the request path. A `performance.now()` per lookup costs less than the wake-up.
+    this.cache = new LRUCache<string, Entry>({ max, ttl: options.ttlMs, ttlAutopurge: false, ttlResolution: 0 });
   }
 
   async retrieve(ctx: StageContext, k: number): Promise<readonly RetrievedItem[]> {

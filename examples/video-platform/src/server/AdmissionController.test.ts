@@ -23,6 +23,22 @@ describe('AdmissionController', () => {
       expect(a.shed.in_flight).toBe(1);
       expect(a.admitted).toBe(3);
     });
+
+    it('sheds while the loop runs late, at the default 20 ms sampling, and admits again once it is on time', async () => {
+      const a = make({ maxInFlight: 100, maxLoopDelayMs: 60 });
+      await new Promise((r) => setTimeout(r, 50)); // the histogram's first samples
+      const until = performance.now() + 150; // the loop blocked for 150 ms
+      while (performance.now() < until);
+      await new Promise((r) => setTimeout(r, 30));
+      a.roll();
+      expect(a.current.loopDelayP99Ms).toBeGreaterThan(60);
+      expect(a.tryAdmit()).toBe('loop_delay');
+      expect(a.shed.loop_delay).toBe(1);
+      await new Promise((r) => setTimeout(r, 100)); // on time again
+      a.roll();
+      expect(a.current.loopDelayP99Ms).toBeLessThan(60);
+      expect(a.tryAdmit()).toBeUndefined();
+    });
   });
 
   describe('roll (adaptive limit)', () => {
@@ -53,7 +69,7 @@ describe('AdmissionController', () => {
     });
 
     it('backs off while the event loop is late even when admitted requests are on time, and stops probing up', async () => {
-      const a = make({ maxInFlight: 40, maxLoopDelayMs: 1e9, targetLatencyMs: 1e6, targetLoopDelayMs: 5, minInFlight: 2 });
+      const a = make({ maxInFlight: 40, maxLoopDelayMs: 1e9, targetLatencyMs: 1e6, targetLoopDelayMs: 5, minInFlight: 2, loopResolutionMs: 5 });
       a.roll(); // fresh window
       for (let i = 0; i < 20; i++) a.tryAdmit();
       // block the loop for ~40 ms, twice: the delay histogram sees a late loop
@@ -70,7 +86,7 @@ describe('AdmissionController', () => {
     });
 
     it('ignores the loop delay for the limit when targetLoopDelayMs is off', async () => {
-      const a = make({ maxInFlight: 40, maxLoopDelayMs: 1e9, targetLatencyMs: 1e6, minInFlight: 2 });
+      const a = make({ maxInFlight: 40, maxLoopDelayMs: 1e9, targetLatencyMs: 1e6, minInFlight: 2, loopResolutionMs: 5 });
       a.roll();
       for (let i = 0; i < 20; i++) a.tryAdmit();
       await new Promise((r) => setTimeout(r, 10));

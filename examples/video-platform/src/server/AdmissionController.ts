@@ -22,6 +22,13 @@ export interface AdmissionOptions {
   readonly targetLoopDelayMs?: number;
   /** Lowest adaptive limit. Default 4. */
   readonly minInFlight?: number;
+  /**
+   * How often the loop-delay histogram samples the loop, ms (`monitorEventLoopDelay`'s resolution).
+   * Default 20. Each sample is a timer wake-up of an idle worker: at 5 ms (until 27 Nov) an idle
+   * worker woke 200 times a second for it (with prom-client's 10 ms lag monitor, ≈ 550
+   * `epoll_pwait` calls a second, `strace`), and a 60 ms shed threshold does not need 5 ms steps.
+   */
+  readonly loopResolutionMs?: number;
   /** How often the loop-delay window rolls and the adaptive limit is updated, ms. Default 250. */
   readonly windowMs?: number;
   /** Seconds put in Retry-After. Default 1. */
@@ -59,7 +66,7 @@ export class AdmissionController {
 
   constructor(private readonly opts: AdmissionOptions) {
     this.limitF = opts.maxInFlight;
-    this.loop = monitorEventLoopDelay({ resolution: 5 });
+    this.loop = monitorEventLoopDelay({ resolution: opts.loopResolutionMs ?? 20 });
     this.loop.enable();
     this.timer = setInterval(() => this.roll(), opts.windowMs ?? 250);
     this.timer.unref();

@@ -55,7 +55,9 @@ export const DEFAULT_EXPERIMENT = {
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop lag series sample the loop every 100 ms (prom-client's default is 10 ms: a timer
+  // wake-up of an idle worker 100 times a second, for a gauge scraped every 15 s or so).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   // a cluster worker serves the whole server's /metrics, aggregated by the primary (clusterMetrics.ts)
   const clusterMetrics = clusterMetricsClient(registry);
   const dashboard = new DashboardSink(5_000);

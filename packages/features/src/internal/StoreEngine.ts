@@ -104,7 +104,11 @@ export abstract class StoreEngine implements FeatureStore {
     else {
       this.caches = new Map();
       for (const g of schema.groups) {
-        if (g.cacheable) this.caches.set(g.name, new LRUCache({ max: c.max, ttl: c.ttlMs, ttlAutopurge: false }));
+        // ttlResolution 0: lru-cache's default (1) caches `performance.now()` for 1 ms and arms a
+        // 1 ms `setTimeout` to forget it each time it refreshes the clock — under load a timer
+        // wake-up per millisecond of feature reads, most of them while the loop waits for Redis.
+        // A `performance.now()` per lookup (tens of ns, ~600 per request) costs less.
+        if (g.cacheable) this.caches.set(g.name, new LRUCache({ max: c.max, ttl: c.ttlMs, ttlAutopurge: false, ttlResolution: 0 }));
       }
     }
   }
