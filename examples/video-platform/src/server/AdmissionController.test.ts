@@ -69,7 +69,14 @@ describe('AdmissionController', () => {
     });
 
     it('backs off while the event loop is late even when admitted requests are on time, and stops probing up', async () => {
-      const a = make({ maxInFlight: 40, maxLoopDelayMs: 1e9, targetLatencyMs: 1e6, targetLoopDelayMs: 5, minInFlight: 2, loopResolutionMs: 5 });
+      const a = make({
+        maxInFlight: 40,
+        maxLoopDelayMs: 1e9,
+        targetLatencyMs: 1e6,
+        targetLoopDelayMs: 5,
+        minInFlight: 2,
+        loopResolutionMs: 5,
+      });
       a.roll(); // fresh window
       for (let i = 0; i < 20; i++) a.tryAdmit();
       // block the loop for ~40 ms, twice: the delay histogram sees a late loop
