@@ -94,6 +94,49 @@ describe('CachedSource', () => {
     expect(s.stats()).toMatchObject({ hits: 10, misses: 1 });
   });
 
+  it('keeps answers packed: a hit equals the answer (scores and metas included) in fresh objects', async () => {
+    let calls = 0;
+    const meta = { category: 'music', creatorId: 'c1' };
+    const source: RetrievalSource = {
+      name: 'seg',
+      retrieve: () => {
+        calls++;
+        return Promise.resolve([
+          { itemId: 'a', score: 0.5, meta },
+          { itemId: 'b', score: -1.25 },
+          { itemId: 'c', score: 3 },
+        ]);
+      },
+    };
+    const s = new CachedSource(source, { key: () => 'x', ttlMs: 60_000 });
+    const first = await s.retrieve(watched('i1'), 3);
+    const hit = await s.retrieve(watched('i1'), 3);
+    expect(calls).toBe(1);
+    expect(hit).toEqual(first);
+    expect(hit).not.toBe(first);
+    expect(hit[0]?.meta).toBe(meta);
+    expect('meta' in (hit[1] as object)).toBe(false);
+    // a caller mutating its answer does not change the next one
+    (hit as RetrievedItem[]).length = 0;
+    expect(await s.retrieve(watched('i1'), 3)).toEqual(first);
+  });
+
+  it('passes a malformed answer through without caching it', async () => {
+    let calls = 0;
+    const source: RetrievalSource = {
+      name: 'bad',
+      retrieve: () => {
+        calls++;
+        return Promise.resolve([{ itemId: 'a', score: 1 }, null as unknown as RetrievedItem]);
+      },
+    };
+    const s = new CachedSource(source, { key: () => 'x', ttlMs: 60_000 });
+    expect(await s.retrieve(watched('i1'), 2)).toHaveLength(2);
+    await s.retrieve(watched('i1'), 2);
+    expect(calls).toBe(2);
+    expect(s.stats()).toMatchObject({ hits: 0, misses: 2, size: 0 });
+  });
+
   it('expires answers after ttlMs', async () => {
     const r = relatedSource();
     const s = new CachedSource(r.source, { key: seedKey, ttlMs: 30 });

@@ -160,6 +160,26 @@ describe('IvfIndex', () => {
     await expectCode(() => loadAnnIndex(dir, { expansionSearch: 100 }), 'RECSPINE_ERR_ANN_CONFIG');
   });
 
+  it('maps loaded ids through internIds (the caller’s own strings), and refuses a mapping to another id', async () => {
+    const ivf = new IvfIndex({ dims: D, lists: 32, trainAt: 2000, probes: 6 });
+    ivf.upsertBatch(world.ids, world.vectors);
+    ivf.remove('item-7');
+    const dir = join(tmp, 'intern');
+    await ivf.save(dir);
+    const mine = new Map(world.ids.map((id) => [id, id]));
+    const asked: string[] = [];
+    const back = (await loadAnnIndex(dir, {
+      internIds: (id) => {
+        asked.push(id);
+        return mine.get(id) ?? id;
+      },
+    })) as IvfIndex;
+    expect(new Set(asked).size).toBe(5999);
+    expect(asked).not.toContain('item-7');
+    for (const q of queries.slice(0, 5)) expect(back.search(q, 100)).toEqual(ivf.search(q, 100));
+    await expectCode(() => loadAnnIndex(dir, { internIds: (id) => (id === 'item-3' ? 'item-4' : id) }), 'RECSPINE_ERR_ANN_CONFIG');
+  });
+
   it('rejects a saved file whose list sizes do not add up, even with valid checksums', async () => {
     const ivf = new IvfIndex({ dims: 4, lists: 2, trainAt: 4 });
     const { ids, vectors } = randomItems(10, 4);

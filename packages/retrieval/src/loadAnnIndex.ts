@@ -22,6 +22,14 @@ export interface LoadOverrides {
   readonly rescore?: UsearchRescoreOptions;
   /** IVF only: lists scanned per search (the saved value otherwise). */
   readonly probes?: number;
+  /**
+   * Maps each loaded id to an equal string the caller already holds (e.g. its catalog's id
+   * array), so the loaded index does not keep a second copy of every id. At 1M items the copy is a
+   * million more heap objects for every major GC to mark (the video-platform server held two:
+   * its catalog's ids and the loaded index's). Must return an equal string (checked): an id
+   * the caller does not know can be returned as is.
+   */
+  readonly internIds?: (id: string) => string;
 }
 
 /**
@@ -62,6 +70,22 @@ export async function loadAnnIndex(dir: string, overrides: LoadOverrides = {}): 
     });
   }
   const idList = { ids: idsJson.ids as string[], dead: (idsJson.dead ?? []) as number[] };
+  if (overrides.internIds !== undefined) {
+    const intern = overrides.internIds;
+    const loaded = idList.ids;
+    for (let i = 0; i < loaded.length; i++) {
+      const id = loaded[i];
+      if (typeof id !== 'string') continue; // a dead slot's placeholder, validated by the backend loader
+      const mine = intern(id);
+      if (mine !== id) {
+        throw RetrievalErrors.create('RECSPINE_ERR_ANN_CONFIG', `internIds returned ${JSON.stringify(mine)} for id ${JSON.stringify(id)}`, {
+          stage: 'retrieval/ann/persist',
+          field: 'internIds',
+        });
+      }
+      loaded[i] = mine;
+    }
+  }
   if (overrides.rescore !== undefined && manifest.backend !== 'usearch' && manifest.backend !== 'ivf') {
     throw RetrievalErrors.create(
       'RECSPINE_ERR_ANN_CONFIG',

@@ -543,7 +543,15 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
       ? join(dataDir, 'ann-cache', `${mm.version}-${data.manifest.key}-${ann === 'ivf' ? `ivf-l${ivfLists}-p${IVF_PROBES}-i8` : ann}`)
       : undefined;
   let swap =
-    cacheDir !== undefined && existsSync(join(cacheDir, 'manifest.json')) ? await indexManager.loadAndOffer(cacheDir, build) : undefined;
+    cacheDir !== undefined && existsSync(join(cacheDir, 'manifest.json'))
+      ? // the loaded index shares this module's id strings instead of holding a second million
+        await indexManager.loadAndOffer(cacheDir, build, {
+          internIds: (id) => {
+            const i = itemRow(id, N);
+            return i < 0 ? id : (ids[i] as string);
+          },
+        })
+      : undefined;
   if (swap !== undefined && !swap.accepted) log(`cached index refused (${swap.reason ?? 'unknown'}); rebuilding`);
   if (swap === undefined || !swap.accepted) {
     swap = large ? await indexManager.offer(await bulkBuild(create(), ids, itemEmb, E, log), build) : await indexManager.rebuild(build);
