@@ -62,6 +62,7 @@ describe('loadConfig', () => {
       'tsx',
       '--max-semi-space-size=32',
       '--no-memory-reducer',
+      '--no-allocation-site-pretenuring',
     ]);
     expect(workerExecArgv({ semiSpaceMb: 0, workers: 2 }, own)).toBeUndefined();
     // auto: the clustered workers get 64 MiB; a single process keeps V8's default (no fork)
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
       'tsx',
       '--max-semi-space-size=64',
       '--no-memory-reducer',
+      '--no-allocation-site-pretenuring',
     ]);
     // a memory-reducer flag given to node is kept as it is
     expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, [...own, '--memory-reducer'])).toEqual([
@@ -77,6 +79,15 @@ describe('loadConfig', () => {
       'tsx',
       '--memory-reducer',
       '--max-semi-space-size=64',
+      '--no-allocation-site-pretenuring',
+    ]);
+    // so is a pretenuring flag given to node
+    expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, [...own, '--allocation-site-pretenuring'])).toEqual([
+      '--import',
+      'tsx',
+      '--allocation-site-pretenuring',
+      '--max-semi-space-size=64',
+      '--no-memory-reducer',
     ]);
     expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 1 }, own)).toBeUndefined();
     // an explicit node flag wins, and a worker started with the flag does not fork again
