@@ -254,7 +254,8 @@ async function main(): Promise<void> {
     const ladder: Measured[] = [];
     const step = async (rate: number): Promise<Measured> => {
       await waitIdle(base);
-      const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate, scheduling });
+      // a seed per step (a confirming run of a rate must not replay the requests its first run sent)
+      const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate + 1000 * ladder.length, scheduling });
       ladder.push(r);
       console.log(
         `  ${rate} QPS → p50 ${r.overall.p50.toFixed(1)} p99 ${r.overall.p99.toFixed(1)} ms, achieved ${r.achievedQps.toFixed(0)}, errors ${r.errors}${stallNote(r.hostStalls)}`,
@@ -520,7 +521,7 @@ async function fixedRateSteps(
 ): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   const results: Record<string, unknown>[] = [];
-  for (const rate of rates) {
+  for (const [stepIndex, rate] of rates.entries()) {
     await waitIdle(base);
     const cpu0 = pid === undefined ? undefined : treeCpuSeconds(pid);
     const snap0 = await metricSnapshot(base);
@@ -529,7 +530,9 @@ async function fixedRateSteps(
     const gen0 = process.cpuUsage();
     const box0 = machineJiffies();
     const w0 = performance.now();
-    const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate, scheduling });
+    // a seed per step: repeated rates (`--rates 100,100,100`) must not replay the same requests,
+    // which the per-item caches would then answer from the previous step
+    const r = await measured({ baseUrl: base, rate, seconds: stepSeconds, inputs, seed: rate + 1000 * stepIndex, scheduling });
     const wallS = (performance.now() - w0) / 1000;
     const box1 = machineJiffies();
     const gen = process.cpuUsage(gen0);
