@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       : undefined;
   const startupS = (performance.now() - t0) / 1000;
   try {
-    const inputs = await inputsFrom(base, { population: population, zipfS });
+    const inputs = await inputsFrom(base, { population, zipfS });
     console.log(
       inputs.population === undefined
         ? "inputs: the dashboard's sample users and items"
@@ -409,7 +409,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** `nodejs_gc_duration_seconds_sum` by GC kind (prom-client default metrics) of the worker that answers. */
 /**
  * Counters read from the server's `/metrics` around a step: GC pause seconds by kind, the
  * related-list cache and the feature store's item cache (hits / misses), so a step reports the
@@ -425,10 +424,13 @@ async function metricSnapshot(url: string): Promise<MetricSnapshot> {
   const out: MetricSnapshot = { gc: {}, related: {}, featureStore: {} };
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
-    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([\d.e+-]+)$/gm)) out.gc[m[1] as string] = Number(m[2]);
-    for (const m of text.matchAll(/^recspine_related_cache\{stat="(\w+)"\} ([\d.e+-]+)$/gm)) out.related[m[1] as string] = Number(m[2]);
-    for (const m of text.matchAll(/^recspine_feature_store\{stat="(\w+)"\} ([\d.e+-]+)$/gm))
-      out.featureStore[m[1] as string] = Number(m[2]);
+    // one labelled series: `<name>{<label>="k"} v` lines into `{ k: v }`
+    const series = (name: string, label: string, into: Record<string, number>): void => {
+      for (const m of text.matchAll(new RegExp(`^${name}\\{${label}="(\\w+)"\\} ([\\d.e+-]+)$`, 'gm'))) into[m[1] as string] = Number(m[2]);
+    };
+    series('nodejs_gc_duration_seconds_sum', 'kind', out.gc);
+    series('recspine_related_cache', 'stat', out.related);
+    series('recspine_feature_store', 'stat', out.featureStore);
   } catch {
     /* no metrics */
   }
