@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       '--max-semi-space-size=32',
       '--no-memory-reducer',
       '--no-allocation-site-pretenuring',
+      '--heap-growing-percent=100',
     ]);
     expect(workerExecArgv({ semiSpaceMb: 0, workers: 2 }, own)).toBeUndefined();
     // auto: the clustered workers get 64 MiB; a single process keeps V8's default (no fork)
@@ -72,6 +73,7 @@ describe('loadConfig', () => {
       '--max-semi-space-size=64',
       '--no-memory-reducer',
       '--no-allocation-site-pretenuring',
+      '--heap-growing-percent=100',
     ]);
     // a memory-reducer flag given to node is kept as it is
     expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, [...own, '--memory-reducer'])).toEqual([
@@ -80,6 +82,7 @@ describe('loadConfig', () => {
       '--memory-reducer',
       '--max-semi-space-size=64',
       '--no-allocation-site-pretenuring',
+      '--heap-growing-percent=100',
     ]);
     // so is a pretenuring flag given to node
     expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, [...own, '--allocation-site-pretenuring'])).toEqual([
@@ -88,6 +91,16 @@ describe('loadConfig', () => {
       '--allocation-site-pretenuring',
       '--max-semi-space-size=64',
       '--no-memory-reducer',
+      '--heap-growing-percent=100',
+    ]);
+    // and a heap growing factor given to node
+    expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 2 }, [...own, '--heap-growing-percent=50'])).toEqual([
+      '--import',
+      'tsx',
+      '--heap-growing-percent=50',
+      '--max-semi-space-size=64',
+      '--no-memory-reducer',
+      '--no-allocation-site-pretenuring',
     ]);
     expect(workerExecArgv({ semiSpaceMb: 'auto', workers: 1 }, own)).toBeUndefined();
     // an explicit node flag wins, and a worker started with the flag does not fork again

@@ -317,14 +317,32 @@ export const AUTO_SEMI_SPACE_MB = 64;
  * scavenge, scavenges of 16–33 ms and a Mark-Compact every ≈ 3 s (`--trace-gc-nvp`, 27 Nov, 1M
  * items, 100 QPS). Alternated runs, 3 × 20 s at 100 QPS each: with pretenuring 4 of 5 runs fell
  * into that state (p99 35–101 ms), without it 0 of 5 (p99 10.9–18.7 ms).
+ *
+ * And with `--heap-growing-percent=100` ({@link WORKER_HEAP_GROWING_PERCENT}): after a full GC V8
+ * sets the next old-generation limit to the live size times a factor it picks from the GC's speed
+ * (≈ 1.36 here), and starts incremental marking once the free room under that limit is about a
+ * young generation (≈ 75 MB with a 64 MiB semi-space). With ≈ 240 MB live at 1M items that left
+ * ≈ 15 MB of room, so a worker ran a full GC every 10–20 s from ≈ 90 s after start, each with
+ * 18–105 ms of marking steps on the main thread inside ≈ 120 ms plus an 8–15 ms final pause
+ * (`--trace-incremental-marking`, 27 Nov). p99 at a steady 200 QPS went from 6–7 ms to
+ * 19–36 ms once they began. A factor of 2 leaves ≈ 165 MB of room: a full GC every ≈ 110 s per
+ * worker, and p99 6.7–10.2 ms over 8 × 30 s at 200 QPS. The price is ≈ 240 MB more peak heap
+ * per worker.
  */
 export function workerExecArgv(config: Pick<ServerConfig, 'semiSpaceMb' | 'workers'>, execArgv: readonly string[]): string[] | undefined {
   const mb = config.semiSpaceMb === 'auto' ? (config.workers > 1 ? AUTO_SEMI_SPACE_MB : 0) : config.semiSpaceMb;
   if (mb === 0) return undefined;
   if (execArgv.some((a) => a.startsWith('--max-semi-space-size') || a.startsWith('--max_semi_space_size'))) return undefined;
-  const reducer = execArgv.some((a) => /^--(no-)?memory[-_]reducer$/.test(a)) ? [] : ['--no-memory-reducer'];
-  const pretenuring = execArgv.some((a) => /^--(no-)?allocation[-_]site[-_]pretenuring$/.test(a))
-    ? []
-    : ['--no-allocation-site-pretenuring'];
-  return [...execArgv, `--max-semi-space-size=${mb}`, ...reducer, ...pretenuring];
+  // Each default is left out when `node` was given its own setting of that flag.
+  const defaults = WORKER_V8_DEFAULTS.filter((d) => !execArgv.some((a) => d.given.test(a))).map((d) => d.flag);
+  return [...execArgv, `--max-semi-space-size=${mb}`, ...defaults];
 }
+
+/** The old-generation growing factor of the clustered workers, in percent over 1 (see {@link workerExecArgv}). */
+export const WORKER_HEAP_GROWING_PERCENT = 100;
+
+const WORKER_V8_DEFAULTS: readonly { readonly flag: string; readonly given: RegExp }[] = [
+  { flag: '--no-memory-reducer', given: /^--(no-)?memory[-_]reducer$/ },
+  { flag: '--no-allocation-site-pretenuring', given: /^--(no-)?allocation[-_]site[-_]pretenuring$/ },
+  { flag: `--heap-growing-percent=${WORKER_HEAP_GROWING_PERCENT}`, given: /^--heap[-_]growing[-_]percent(=|$)/ },
+];
