@@ -40,6 +40,7 @@ export type { CoreErrorCode, ErrorCategory, ErrorDefinition, ErrorFactory, Error
 export { CoreErrors, RecSpineError, defineErrors, isRecSpineError } from './errors.js';
 export { StaticSource } from './StaticSource.js';
 export { MapItemCatalog } from './MapItemCatalog.js';
+export { IdTable } from './IdTable.js';
 export { StaticFallback } from './StaticFallback.js';
 export { PassThroughReRanker } from './PassThroughReRanker.js';
 export { RetrievalScoreRanker } from './RetrievalScoreRanker.js';

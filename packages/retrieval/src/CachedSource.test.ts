@@ -185,5 +185,38 @@ describe('CachedSource', () => {
     await expectCode(() => new CachedSource(source, { key: seedKey, ttlMs: 10, maxEntries: 0 }), 'RECSPINE_ERR_RETRIEVAL_CONFIG');
     await expectCode(() => new CachedSource(source, { key: 'itemId' as never, ttlMs: 10 }), 'RECSPINE_ERR_RETRIEVAL_CONFIG');
     await expectCode(() => new CachedSource({} as never, { key: seedKey, ttlMs: 10 }), 'RECSPINE_ERR_RETRIEVAL_CONFIG');
+    await expectCode(
+      () => new CachedSource(source, { key: seedKey, ttlMs: 10, ordinals: { ordinal: () => 1 } as never }),
+      'RECSPINE_ERR_RETRIEVAL_CONFIG',
+    );
+  });
+
+  it('keeps ids as ordinals under a dictionary: same answers; unknown ids as strings; a stale ordinal refetches', async () => {
+    const r = relatedSource();
+    // ordinals of i0..i49 are their numbers; 'i7' is unknown to the dictionary
+    let known = (o: number): boolean => o >= 0 && o < 50;
+    const ordinals = {
+      ordinal: (id: string): number | undefined => (id === 'i7' ? undefined : Number(id.slice(1))),
+      itemId: (o: number): string | undefined => (known(o) ? `i${o}` : undefined),
+    };
+    const plain = new CachedSource(relatedSource().source, { key: seedKey, ttlMs: 60_000 });
+    const s = new CachedSource(r.source, { key: seedKey, ttlMs: 60_000, ordinals });
+    for (const seed of ['i3', 'i9', 'i21']) {
+      const first = await s.retrieve(watched(seed), 10);
+      expect(first).toEqual(await plain.retrieve(watched(seed), 10));
+      expect(await s.retrieve(watched(seed), 10)).toEqual(first);
+    }
+    // every answer of 49 neighbours contains 'i7' (or is i7's own): kept as strings, served the same
+    const all = await s.retrieve(watched('i3'), 49);
+    expect(all.map((h) => h.itemId)).toContain('i7');
+    expect(await s.retrieve(watched('i3'), 49)).toEqual(all);
+    expect(r.searches()).toBe(4);
+    // the dictionary forgets ordinals ≥ 25: an answer holding one is a miss, refetched and recached
+    known = (o) => o >= 0 && o < 25;
+    const before = r.searches();
+    const again = await s.retrieve(watched('i9'), 10);
+    expect(again).toEqual(await plain.retrieve(watched('i9'), 10));
+    expect(again.some((h) => Number(h.itemId.slice(1)) >= 25)).toBe(true);
+    expect(r.searches()).toBe(before + 1);
   });
 });

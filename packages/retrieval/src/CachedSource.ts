@@ -22,6 +22,23 @@ export interface CachedSourceOptions {
    * next request instead of after `ttlMs`.
    */
   readonly generation?: () => string | number | undefined;
+  /**
+   * Item ids ↔ dense non-negative integers (e.g. a catalog's rows). With it an answer is kept as
+   * an `Int32Array` of ordinals instead of an array of id strings: a full cache of 50 000 answers of
+   * 300 items is otherwise ≈ 120 MB of string pointers on the JS heap, which every full GC marks
+   * slot by slot (a serving worker's full GCs take longer the more of them it holds). An answer with
+   * an id the dictionary does not know is kept as strings; a cached ordinal the dictionary no
+   * longer knows makes that answer a miss.
+   */
+  readonly ordinals?: ItemOrdinals;
+}
+
+/** Item ids ↔ dense non-negative 32-bit integers, for {@link CachedSourceOptions.ordinals}. */
+export interface ItemOrdinals {
+  /** The id's ordinal, or `undefined` (or a negative number) when it has none. */
+  ordinal(itemId: string): number | undefined;
+  /** The id of an ordinal, or `undefined`. */
+  itemId(ordinal: number): string | undefined;
 }
 
 /** Hit/miss counters of a {@link CachedSource}. */
@@ -45,13 +62,14 @@ export interface CachedSourceStats {
  */
 interface Entry {
   readonly generation: string | number | undefined;
-  readonly ids: readonly string[];
+  /** The ids, or their ordinals under {@link CachedSourceOptions.ordinals}. */
+  readonly ids: readonly string[] | Int32Array;
   readonly scores: Float64Array;
   /** Per position, the source's meta, or `undefined` when the source returned none at all. */
   readonly metas: readonly (RetrievedItem['meta'] | undefined)[] | undefined;
 }
 
-function pack(generation: Entry['generation'], items: readonly RetrievedItem[]): Entry | undefined {
+function pack(generation: Entry['generation'], items: readonly RetrievedItem[], ordinals: ItemOrdinals | undefined): Entry | undefined {
   const n = items.length;
   const ids = new Array<string>(n);
   const scores = new Float64Array(n);
@@ -64,14 +82,28 @@ function pack(generation: Entry['generation'], items: readonly RetrievedItem[]):
     scores[i] = it.score;
     if (it.meta !== undefined) (metas ??= new Array<RetrievedItem['meta'] | undefined>(n))[i] = it.meta;
   }
-  return { generation, ids, scores, metas };
+  return { generation, ids: ordinals === undefined ? ids : (toOrdinals(ids, ordinals) ?? ids), scores, metas };
 }
 
-function unpack(e: Entry): RetrievedItem[] {
+function toOrdinals(ids: readonly string[], ordinals: ItemOrdinals): Int32Array | undefined {
+  const out = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const o = ordinals.ordinal(ids[i] as string);
+    if (o === undefined || !(o >= 0 && o <= 0x7fffffff) || !Number.isInteger(o)) return undefined;
+    out[i] = o;
+  }
+  return out;
+}
+
+/** The answer's items, or `undefined` when an ordinal no longer resolves (the caller refetches). */
+function unpack(e: Entry, ordinals: ItemOrdinals | undefined): RetrievedItem[] | undefined {
   const { ids, scores, metas } = e;
+  const byOrdinal = ids instanceof Int32Array ? (ordinals as ItemOrdinals) : undefined;
   const out = new Array<RetrievedItem>(ids.length);
   for (let i = 0; i < ids.length; i++) {
-    const item = { itemId: ids[i] as string, score: scores[i] as number };
+    const itemId = byOrdinal === undefined ? (ids[i] as string) : byOrdinal.itemId(ids[i] as number);
+    if (itemId === undefined) return undefined;
+    const item = { itemId, score: scores[i] as number };
     const meta = metas?.[i];
     out[i] = meta === undefined ? item : { ...item, meta };
   }
@@ -119,6 +151,9 @@ export class CachedSource implements RetrievalSource {
     if (typeof options?.key !== 'function') bad('key', 'must be a function');
     if (typeof options.ttlMs !== 'number' || !Number.isFinite(options.ttlMs) || options.ttlMs <= 0)
       bad('ttlMs', `must be a number > 0, got ${String(options.ttlMs)}`);
+    const o = options.ordinals;
+    if (o !== undefined && (typeof o?.ordinal !== 'function' || typeof o.itemId !== 'function'))
+      bad('ordinals', 'must have ordinal(itemId) and itemId(ordinal) functions');
     const max = options.maxEntries ?? 10_000;
     if (!Number.isInteger(max) || max < 1) bad('maxEntries', `must be a positive integer, got ${String(max)}`);
     this.name = source.name;
@@ -138,13 +173,17 @@ export class CachedSource implements RetrievalSource {
     const generation = this.options.generation?.();
     const hit = this.cache.get(full);
     if (hit !== undefined && hit.generation === generation) {
-      this.counters.hits++;
-      return unpack(hit);
+      const items = unpack(hit, this.options.ordinals);
+      if (items !== undefined) {
+        this.counters.hits++;
+        return items;
+      }
+      this.cache.delete(full);
     }
     this.counters.misses++;
     const items = await this.source.retrieve(ctx, k);
     if (Array.isArray(items) && items.length > 0) {
-      const entry = pack(generation, items);
+      const entry = pack(generation, items, this.options.ordinals);
       if (entry !== undefined) this.cache.set(full, entry);
     }
     return items;

@@ -1,3 +1,4 @@
+import { IdTable } from '@recspine/core';
 import { readFile, writeFile } from 'node:fs/promises';
 import usearch from 'usearch';
 import type { AnnBackend, AnnHit, AnnIndex, AnnIndexInfo, AnnMetric, AnnQuantization, AnnSearchOptions } from './AnnIndex.js';
@@ -45,7 +46,7 @@ export class ExactIndex implements AnnIndex {
   private readonly threads: number;
   private matrix: Float32Array;
   private rows = 0;
-  private readonly rowOf = new Map<string, number>();
+  private readonly rowOf = new IdTable();
   private readonly idOf: string[] = [];
 
   constructor(options: ExactIndexOptions) {

@@ -1,3 +1,4 @@
+import { IdTable } from '@recspine/core';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { AnnBackend, AnnHit, AnnIndex, AnnIndexInfo, AnnMetric, AnnQuantization, AnnSearchOptions } from './AnnIndex.js';
 import { RetrievalErrors } from './errors.js';
@@ -194,7 +195,7 @@ export class IvfIndex implements AnnIndex {
   private wasted = 0;
   private slotId: (string | undefined)[] = [];
   private slotList = new Int32Array(0);
-  private readonly slotOf = new Map<string, number>();
+  private readonly slotOf = new IdTable();
 
   constructor(options: IvfIndexOptions) {
     this.o = resolve(options);

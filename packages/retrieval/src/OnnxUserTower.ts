@@ -1,3 +1,4 @@
+import { IdTable } from '@recspine/core';
 import type { FeatureRow, FeatureValue } from '@recspine/core';
 import ort from 'onnxruntime-node';
 import { RetrievalErrors } from './errors.js';
@@ -66,7 +67,7 @@ interface Compiled {
   readonly f: UserTowerFeature;
   readonly offset: number;
   readonly width: number;
-  readonly lookup?: Map<string, number>;
+  readonly lookup?: IdTable;
   readonly vocab?: Map<string, number>;
 }
 
@@ -141,12 +142,12 @@ export class OnnxUserTower implements UserEncoder {
         bad(`features.${f.name}.buckets`, 'must be a positive integer');
       if ((f.kind === 'ids' || f.kind === 'hashed') && f.decay !== undefined && !(f.decay > 0 && f.decay <= 1))
         bad(`features.${f.name}.decay`, 'must be in (0, 1]');
-      let lookup: Map<string, number> | undefined;
+      let lookup: IdTable | undefined;
       if (f.kind === 'ids') {
         const t = f.table;
         if (!(Number.isInteger(t?.dims) && t.dims > 0) || t.vectors.length !== t.ids.length * t.dims)
           bad(`features.${f.name}.table`, 'must have ids.length × dims vectors');
-        lookup = new Map(t.ids.map((id, i) => [id, i]));
+        lookup = IdTable.fromIds(t.ids);
       }
       let vocab: Map<string, number> | undefined;
       if (f.kind === 'category') vocab = new Map(f.vocabulary.map((v, i) => [v, i]));

@@ -1,3 +1,4 @@
+import { IdTable } from '@recspine/core';
 /**
  * The inverted index behind {@link QuerySource}: BM25 field-weighted postings in typed arrays,
  * with query-term expansion (prefix, fuzzy) and a hard budget on the postings one search reads.
@@ -259,7 +260,7 @@ export class QueryIndex {
   private readonly vocab = new Map<string, TermBucket[]>();
   private ids: string[] = [];
   private alive = new Uint8Array(1024);
-  private readonly slot = new Map<string, number>();
+  private readonly slot = new IdTable();
   private lengthSum = { title: 0, tags: 0, text: 0 };
   private dead = 0;
   private readonly acc = new Float32Array(BLOCK + 1); // + 1: the spare slot padding `touched`

@@ -46,7 +46,7 @@ export type { OnnxUserTowerOptions, UserTowerFeature } from './OnnxUserTower.js'
 export { OnnxUserTower } from './OnnxUserTower.js';
 export type { TwoTowerSourceOptions } from './TwoTowerSource.js';
 export { TwoTowerSource, USER_EMBEDDING_STATE_KEY } from './TwoTowerSource.js';
-export type { CachedSourceOptions, CachedSourceStats } from './CachedSource.js';
+export type { CachedSourceOptions, CachedSourceStats, ItemOrdinals } from './CachedSource.js';
 export { CachedSource } from './CachedSource.js';
 export type { PopularitySourceOptions } from './PopularitySource.js';
 export { PopularitySource } from './PopularitySource.js';

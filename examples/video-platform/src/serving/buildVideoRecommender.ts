@@ -685,6 +685,8 @@ export async function buildVideoRecommender(opts: VideoRecommenderOptions): Prom
           ttlMs: relatedCacheMs,
           maxEntries: 50_000,
           generation: () => indexManager.version,
+          // answers hold catalog rows (an Int32Array), not 300 string pointers each for the GC to mark
+          ordinals: { ordinal: (id) => itemRow(id, N), itemId: (row) => ids[row] },
         });
 
   // ---- rankers ----

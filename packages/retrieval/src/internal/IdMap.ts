@@ -1,10 +1,11 @@
+import { IdTable } from '@recspine/core';
 /**
  * String item ids ↔ dense numeric labels, which both native libraries need. A removed id keeps its
  * label, so a later upsert of the same id reuses it (hnswlib un-deletes it in place; usearch
  * re-adds the key).
  */
 export class IdMap {
-  private readonly byId = new Map<string, number>();
+  private readonly byId = new IdTable();
   readonly labels: string[] = [];
   private live: Uint8Array = new Uint8Array(1024);
   liveCount = 0;
