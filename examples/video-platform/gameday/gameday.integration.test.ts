@@ -73,7 +73,7 @@ describe.skipIf(!available)('game day (CI variants, production mode, private Red
   // CI-sized overload. "2× capacity" must really overload the server wherever CI runs, or nothing
   // is shed and the test fails for want of excess: a fixed 2×45 QPS shed nothing on one clean-clone
   // CI run, and 2×60 shed nothing here on a quieter box (trimming alone absorbed it, admitted p99
-  // 35 ms). So a short ladder (≤ 21 s, 30 QPS × 1.5 per 3 s step, up to 228 QPS) first finds the rate
+  // 35 ms). So a short ladder (≤ 30 s, 30 QPS × 1.5 per 3 s step, up to 769 QPS) first finds the rate
   // at which the tiny server starts shedding — a step misses only when more than 1 % is shed, so
   // latency noise on a shared box cannot stop it early — and the overload runs at 2× max(that, 60),
   // which sheds by construction. Before and after it the load is 80 % of min(that, 60) — 48 QPS on
@@ -84,7 +84,10 @@ describe.skipIf(!available)('game day (CI variants, production mode, private Red
   // game day (GAMEDAY.md): with the load generator in this process on the server's 2 cores, CI-like
   // runs measured 104–105 ms admitted p99, i.e. a CI box cannot judge them without flaking.
   //
-  // The shed bound is wider (500 ms): with no shedding point found up to 228 QPS the overload runs at
+  // The ladder went up to 228 QPS until 27 Nov, when a faster box served 456 QPS (2 × 228) at
+  // admitted p99 26 ms without shedding a request: the overload has to be found, not assumed.
+  //
+  // The shed bound is wider (500 ms): with no shedding point found up to 228 QPS the overload ran at
   // 456 QPS from this process on the server's cores, and two runs on the CI-like box measured shed
   // p99 68 and 200 ms (the sheds are the requests that arrive during loop stalls); 500 ms still
   // fails sheds that have turned into timeouts, and the full game day judges the 50 ms target.
@@ -103,7 +106,7 @@ describe.skipIf(!available)('game day (CI variants, production mode, private Red
       factor: 1.5,
       stepSeconds: 3,
       warmSeconds: 2,
-      maxSeconds: 21,
+      maxSeconds: 30,
       p99Ms: Number.POSITIVE_INFINITY,
       fullQuality: false,
     });
