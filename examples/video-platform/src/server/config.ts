@@ -326,8 +326,8 @@ export const AUTO_SEMI_SPACE_MB = 64;
  * 18–105 ms of marking steps on the main thread inside ≈ 120 ms plus an 8–15 ms final pause
  * (`--trace-incremental-marking`, 27 Nov). p99 at a steady 200 QPS went from 6–7 ms to
  * 19–36 ms once they began. A factor of 2 leaves ≈ 165 MB of room: a full GC every ≈ 110 s per
- * worker, and p99 6.7–10.2 ms over 8 × 30 s at 200 QPS. The price is ≈ 240 MB more peak heap
- * per worker.
+ * worker, and p99 6.7–10.2 ms over 8 × 30 s at 200 QPS. The price is ≈ 200 MB more peak heap
+ * per worker (≈ 500 MB before a full GC instead of ≈ 300).
  */
 export function workerExecArgv(config: Pick<ServerConfig, 'semiSpaceMb' | 'workers'>, execArgv: readonly string[]): string[] | undefined {
   const mb = config.semiSpaceMb === 'auto' ? (config.workers > 1 ? AUTO_SEMI_SPACE_MB : 0) : config.semiSpaceMb;
